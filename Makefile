@@ -1,0 +1,61 @@
+# Every target sets itself up: a virtual environment in .venv with the pinned packages and a
+# Jupyter kernel for it. Run `make help` for the list.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8888
+KERNEL := mapping-course
+STAMP := $(VENV)/.installed
+# One torch thread and fixed BLAS threads: stored outputs must not depend on the core count.
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help setup lab test lint unit notebooks execute lock bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (mapping course)"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned packages and register the course kernel
+
+lab: setup  ## open JupyterLab on chapters/ (PORT=8888 by default)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=chapters --ServerApp.port=$(PORT) \
+	  --ServerApp.port_retries=0
+
+test: lint unit notebooks  ## ruff (code + notebooks), unit tests, browser test, nbval strict
+	@echo "make test: all checks passed"
+
+lint: setup  ## ruff on the library, the tests and the notebooks
+	$(VENV)/bin/ruff check .
+
+unit: setup  ## unit tests of mini_lib, notebook hygiene, browser test (if Chromium is present)
+	$(PY) -m pytest tests
+
+notebooks: setup  ## nbval strict: re-run every notebook, compare with its stored outputs
+	$(PY) -m pytest chapters
+
+execute: setup  ## re-execute notebooks in place (NB=chapters/00_*.ipynb for one), strip widget state
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=600 \
+	  $(or $(NB),chapters/*.ipynb)
+	$(VENV)/bin/nbstripout --keep-output --keep-count $(or $(NB),chapters/*.ipynb)
+
+lock: setup  ## rewrite constraints.txt from the current .venv (after a deliberate upgrade)
+	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable \
+	  | sed -e 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.new
+	mv constraints.new constraints.txt
+	@echo "constraints.txt rewritten; now update the pins in environment.yml (tests check them)"
+
+bench: setup  ## timing benchmarks (slider redraws, chapter run times)
+	$(PY) benchmarks/slider_redraw.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache

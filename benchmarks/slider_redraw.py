@@ -1,0 +1,70 @@
+"""Time the slider panels' redraws (compute + draw + PNG), as a lecturer would feel them.
+
+Run: ``make bench`` or ``.venv/bin/python benchmarks/slider_redraw.py``. Prints, per panel,
+the median and worst redraw over a grid of slider positions, and the split between
+computing, drawing and PNG encoding. The course's bar is 100 ms per redraw.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import time
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from mini_lib import seed_everything, use_course_style
+from mini_lib.demos import ch00_mapping as ch00
+
+
+def time_panel(panel, grid: dict[str, list], repeats: int = 2) -> np.ndarray:
+    """Redraw time (ms) for every combination of slider values, ``repeats`` times."""
+    times = []
+    for _ in range(repeats):
+        for combo in itertools.product(*grid.values()):
+            panel.set(**dict(zip(grid, combo, strict=True)))
+            times.append(panel.last_redraw_ms)
+    return np.array(times)
+
+
+def split_value_iteration(gamma: float = 0.99, slip: float = 0.3, n: int = 10) -> dict:
+    """Where the time of one value-iteration redraw goes."""
+    panel = ch00.value_iteration_panel()
+    fig = panel.figure
+    t0 = time.perf_counter()
+    for _ in range(n):
+        plan = ch00.plan_gridworld(gamma, slip)
+    t1 = time.perf_counter()
+    for _ in range(n):
+        panel.draw_into(plan)
+    t2 = time.perf_counter()
+    for _ in range(n):
+        fig.savefig(io.BytesIO(), format="png", pil_kwargs={"compress_level": 1})
+    t3 = time.perf_counter()
+    return {"compute": (t1 - t0) / n * 1e3, "draw": (t2 - t1) / n * 1e3,
+            "png": (t3 - t2) / n * 1e3}
+
+
+def main() -> None:
+    seed_everything(0)
+    use_course_style()
+    Figure()  # warm up matplotlib's font cache outside the timings
+    panels = {
+        "discounting (γ)": (ch00.discounting_panel(),
+                            {"gamma": [0.0, 0.3, 0.6, 0.9, 0.95, 0.99, 1.0]}),
+        "value iteration (γ, slip)": (ch00.value_iteration_panel(),
+                                      {"gamma": [0.5, 0.8, 0.9, 0.95, 0.99, 1.0],
+                                       "slip": [0.0, 0.1, 0.2, 0.3, 0.5]}),
+    }
+    print(f"{'panel':<28} {'redraws':>7} {'median ms':>10} {'max ms':>8}")
+    for name, (panel, grid) in panels.items():
+        times = time_panel(panel, grid)
+        print(f"{name:<28} {times.size:>7} {np.median(times):>10.0f} {times.max():>8.0f}")
+    split = split_value_iteration()
+    print("value-iteration redraw split (γ=0.99, slip=0.3): "
+          + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
+
+
+if __name__ == "__main__":
+    main()

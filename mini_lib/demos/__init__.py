@@ -1,0 +1,1 @@
+"""The pure compute/draw functions behind each chapter's sliders (one module per chapter)."""
