@@ -61,6 +61,7 @@ class GridWorldView:
         self.shape = (env.n_rows, env.n_cols)
         cells = env.cells
         cmap = mpl.colormaps["RdYlGn"].with_extremes(bad="#444444")
+        before = set(ax.get_children())
         self.mesh = ax.pcolormesh(np.arange(env.n_cols + 1) - 0.5,
                                   np.arange(env.n_rows + 1) - 0.5,
                                   np.ma.masked_where(env.walls, np.zeros(self.shape)),
@@ -72,7 +73,7 @@ class GridWorldView:
         ax.hlines(np.arange(-0.5, env.n_rows + 0.5), -0.5, env.n_cols - 0.5, color="white", lw=2)
         ax.vlines(np.arange(-0.5, env.n_cols + 0.5), -0.5, env.n_rows - 0.5, color="white", lw=2)
 
-        font = 14 if max(self.shape) <= 5 else 12
+        font = 15 if max(self.shape) <= 5 else 14
         self.free: list[tuple[int, int]] = []  # cells that get a value and an arrow
         for (row, col), cell in np.ndenumerate(cells):
             if cell in "GP":
@@ -95,6 +96,16 @@ class GridWorldView:
         self.arrows.set_visible(False)
         (self.path_line,) = ax.plot([], [], color="#0072B2", linewidth=5, alpha=0.45,
                                     solid_capstyle="round")
+        self._artists = [a for a in ax.get_children() if a not in before]
+
+    def dynamic_artists(self) -> list:
+        """The artists to redraw after :meth:`update` (for blitting).
+
+        The heatmap changes, and everything drawn on top of it (grid lines, labels) must be
+        redrawn after it, so this is every artist of the axes, in drawing order.
+        """
+        in_order = sorted(self._artists, key=lambda artist: artist.get_zorder())  # stable
+        return [*in_order, self.ax.title]
 
     def update(
         self,
@@ -145,3 +156,36 @@ def draw_gridworld(
     view = GridWorldView(ax, env, value_range=value_range, decimals=decimals)
     view.update(values, policy, title=title)
     return view
+
+
+def plot_mean_and_band(
+    ax: Axes,
+    runs: np.ndarray,
+    *,
+    label: str | None = None,
+    color: str | None = None,
+    band: str = "sem",
+    smooth: int = 1,
+    x: np.ndarray | None = None,
+):
+    """Learning curve: the mean over runs (rows of ``runs``) and a shaded band.
+
+    ``band="sem"`` shades ±1 standard error of the mean, ``"std"`` ±1 standard deviation
+    across runs. ``smooth`` > 1 first averages each run over a moving window of episodes.
+    Returns the mean line.
+    """
+    runs = np.atleast_2d(np.asarray(runs, dtype=float))
+    if band not in ("sem", "std"):
+        raise ValueError(f"band must be 'sem' or 'std', got {band!r}")
+    if smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        runs = np.array([np.convolve(row, kernel, mode="valid") for row in runs])
+    x = np.arange(1, runs.shape[1] + 1) + (smooth - 1) if x is None else x
+    mean = runs.mean(axis=0)
+    spread = runs.std(axis=0)
+    if band == "sem":
+        spread = spread / np.sqrt(runs.shape[0])
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - spread, mean + spread, color=line.get_color(), alpha=0.25,
+                    linewidth=0)
+    return line

@@ -33,9 +33,14 @@ import ipywidgets as widgets
 import matplotlib as mpl
 from IPython import get_ipython
 from IPython.display import Image, clear_output, display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image as PILImage
 
 from mini_lib.plotting import COURSE_STYLE
+
+# The course style minus figure-level settings: the panel's figure chooses its own layout.
+_DRAWING_STYLE = {k: v for k, v in COURSE_STYLE.items() if not k.startswith("figure.")}
 
 __all__ = ["Slider", "SliderPanel", "gamma_slider", "int_slider", "log_slider"]
 
@@ -144,6 +149,8 @@ class SliderPanel:
         self.name, self.clear = name, clear
         self.sliders = {s.name: s.build(continuous_update) for s in sliders}
         self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
+        self._canvas = FigureCanvasAgg(self.figure)
+        self._background = None  # static part of the figure, for blitting
         self.readout = widgets.HTML().add_class("mini-lib-readout")
         self.timing = widgets.HTML().add_class("mini-lib-timing")
         self.output = widgets.Output().add_class("mini-lib-plot")
@@ -188,12 +195,9 @@ class SliderPanel:
             self.readout.value = f"<b style='color:#b00'>⚠ {html.escape(self.error)}</b>"
             return self.result
         self.error, self.result = None, result
-        with mpl.rc_context(COURSE_STYLE):  # legible on a projector whatever the notebook set
+        with mpl.rc_context(_DRAWING_STYLE):  # legible on a projector whatever the notebook set
             self.draw_into(result)
-            buffer = io.BytesIO()
-            # Light compression: a 3x faster encode for a slightly larger PNG.
-            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-        self.png = buffer.getvalue()
+            self.png = self._render_png()
         if get_ipython() is not None:  # in a kernel: swap the picture in the output area
             with self.output:
                 clear_output(wait=True)
@@ -204,6 +208,34 @@ class SliderPanel:
         self.timing.value = (f"<span style='color:#777'>&nbsp; redraw "
                              f"{self.last_redraw_ms:.0f} ms</span>")
         return result
+
+    def _render_png(self) -> bytes:
+        """Render the figure to PNG, blitting when ``draw`` names its changing artists.
+
+        A ``draw`` object with a ``dynamic_artists()`` method gets the fast path: the static
+        parts (axes, ticks, labels) are rendered once and kept as a background; each redraw
+        restores it and draws only the changing artists.
+        """
+        buffer = io.BytesIO()
+        dynamic = getattr(self.draw, "dynamic_artists", None)
+        artists = dynamic() if callable(dynamic) and not self.clear else []
+        if not artists:
+            # Light compression: a 3x faster encode for a slightly larger PNG.
+            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+            return buffer.getvalue()
+        if self._background is None:
+            for artist in artists:
+                artist.set_animated(True)
+            self._canvas.draw()  # everything but the animated artists
+            self._background = self._canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self._canvas.restore_region(self._background)
+        for artist in artists:
+            self.figure.draw_artist(artist)
+        width, height = self._canvas.get_width_height()
+        PILImage.frombuffer("RGBA", (width, height), self._canvas.buffer_rgba(), "raw",
+                            "RGBA", 0, 1).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
 
     def draw_into(self, result: Any) -> None:
         """Draw ``result`` into the panel's figure (cleared first unless ``clear=False``)."""

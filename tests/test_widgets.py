@@ -108,3 +108,22 @@ def test_value_iteration_panel_tracks_the_sliders():
     assert f"{direct.start_value:.3f}" in panel.readout.value
     assert np.array_equal(panel.result.solution.policy, direct.solution.policy)
     assert not math.isnan(panel.last_redraw_ms)
+
+
+@pytest.mark.parametrize("make_panel", [discounting_panel, value_iteration_panel])
+def test_blitted_redraw_shows_the_same_picture_as_a_full_render(make_panel):
+    import io
+
+    from PIL import Image
+
+    panel = make_panel()
+    panel.set(gamma=0.6)  # a second redraw takes the blitting path
+    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
+    for artist in panel.draw.dynamic_artists():
+        artist.set_animated(False)
+    full = io.BytesIO()
+    panel.figure.savefig(full, format="png")
+    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
+    assert blitted.shape == rendered.shape
+    differing = np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2))
+    assert differing < 0.001, f"{differing:.2%} of pixels differ from a full render"

@@ -74,6 +74,12 @@ class _DiscountingFigure:
             "label": left.text(0, 0.95, " 1/(1−γ)", fontsize=15, va="top"),
         }
 
+    def dynamic_artists(self) -> list:
+        if self.artists is None:
+            return []
+        a = self.artists
+        return [a["weights"], a["partial"], a["full"], *a["horizons"], a["label"]]
+
     def __call__(self, result: DiscountingResult, fig: Figure) -> None:
         if self.artists is None:
             self.artists = self._create(result.weights.size, fig)
@@ -151,6 +157,9 @@ class _PlanFigure:
 
     def __init__(self) -> None:
         self.view: GridWorldView | None = None
+
+    def dynamic_artists(self) -> list:
+        return self.view.dynamic_artists() if self.view else []
 
     def __call__(self, plan: GridPlan, fig: Figure) -> None:
         if self.view is None or self.view.env.layout != plan.env.layout:
