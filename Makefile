@@ -28,7 +28,7 @@ setup: $(STAMP)  ## create .venv with the pinned packages and register the cours
 
 lab: setup  ## open JupyterLab on chapters/ (PORT=8888 by default)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=chapters --ServerApp.port=$(PORT) \
-	  --ServerApp.port_retries=0
+	  --ServerApp.port_retries=0 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: lint unit notebooks  ## ruff (code + notebooks), unit tests, browser test, nbval strict
 	@echo "make test: all checks passed"
