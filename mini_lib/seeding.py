@@ -17,8 +17,9 @@ def seed_everything(seed: int, env=None, *, torch_threads: int = 1) -> np.random
     """Seed Python, NumPy, torch and (optionally) a Gymnasium env and its spaces.
 
     Also fixes the number of torch CPU threads (reductions are summed in a thread-dependent
-    order, so the thread count changes the last digits) and sets NumPy/torch print precision
-    to 3 digits, so stored notebook outputs survive other CPUs.
+    order, so the thread count changes the last digits), turns on torch's deterministic
+    algorithms (an op without one raises instead of silently varying), and sets NumPy/torch
+    print precision to 3 digits, so stored notebook outputs survive other CPUs.
 
     Returns a ``numpy.random.Generator`` seeded with ``seed`` for code that wants an
     explicit random stream instead of global state.
