@@ -1,0 +1,265 @@
+r"""Deep Q-learning (Mnih et al. 2015) with the tricks that make it stable.
+
+The Q mapping becomes a network :math:`Q_\theta(s, \cdot)` trained on the TD target
+
+.. math:: y = r + \gamma\,(1 - \text{terminated})\,\max_{a'} Q_{\bar\theta}(s', a'),
+
+with transitions replayed from a memory (:mod:`mini_lib.replay`) and a slowly updated target
+network :math:`\bar\theta`. Double DQN (van Hasselt et al. 2016) picks :math:`a'` with the
+online network and evaluates it with the target network. Read top to bottom: config, network,
+target, one gradient step, the training loop, greedy evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from mini_lib.checks import (
+    DivergenceError,
+    check_in_range,
+    check_int,
+    check_positive,
+    check_probability,
+)
+from mini_lib.replay import ReplayBuffer, TransitionBatch
+
+__all__ = ["DQNConfig", "DQNResult", "QNetwork", "evaluate_greedy", "td_target", "train_dqn"]
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """DQN hyperparameters; every field is validated on creation.
+
+    Defaults follow rl-baselines3-zoo's CartPole-v1 DQN settings.
+
+    ``total_steps`` ≥ 1 environment steps; ``learning_rate`` > 0 (Adam); ``gamma`` in [0, 1];
+    ``buffer_size`` ≥ ``batch_size`` ≥ 1; ``learning_starts`` ≥ 0 steps of random play first;
+    ``train_every`` ≥ 1 steps between training bursts of ``gradient_steps`` ≥ 1 updates;
+    ``target_update_every`` ≥ 1 steps between target updates with ``tau`` in (0, 1]
+    (1 = hard copy, < 1 = Polyak averaging); ``epsilon_start`` ≥ ``epsilon_end``, both in
+    [0, 1], decayed linearly over ``exploration_fraction`` in (0, 1] of the run;
+    ``hidden`` layer widths; ``max_grad_norm`` > 0 for gradient clipping; ``double_dqn``;
+    ``use_replay`` False trains on the latest transitions only and ``use_target`` False
+    bootstraps from the online network (ablations).
+    """
+
+    total_steps: int = 50_000
+    learning_rate: float = 2.3e-3
+    gamma: float = 0.99
+    buffer_size: int = 100_000
+    batch_size: int = 64
+    learning_starts: int = 1_000
+    train_every: int = 256
+    gradient_steps: int = 128
+    target_update_every: int = 10
+    tau: float = 1.0
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.04
+    exploration_fraction: float = 0.16
+    hidden: tuple[int, ...] = (256, 256)
+    max_grad_norm: float = 10.0
+    double_dqn: bool = False
+    use_replay: bool = True
+    use_target: bool = True
+
+    def __post_init__(self) -> None:
+        check_int("total_steps", self.total_steps, 1)
+        check_positive("learning_rate", self.learning_rate)
+        check_probability("gamma", self.gamma)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("buffer_size", self.buffer_size, self.batch_size)
+        check_int("learning_starts", self.learning_starts, 0)
+        check_int("train_every", self.train_every, 1)
+        check_int("gradient_steps", self.gradient_steps, 1)
+        check_int("target_update_every", self.target_update_every, 1)
+        check_in_range("tau", self.tau, 0.0, 1.0, low_open=True)
+        check_probability("epsilon_end", self.epsilon_end)
+        check_in_range("epsilon_start", self.epsilon_start, self.epsilon_end, 1.0)
+        check_in_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0,
+                       low_open=True)
+        check_positive("max_grad_norm", self.max_grad_norm)
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, "
+                             f"got {self.hidden!r}")
+
+    def epsilon(self, step: int) -> float:
+        """Linearly decayed exploration rate at environment step ``step``."""
+        fraction = min(1.0, step / (self.exploration_fraction * self.total_steps))
+        return self.epsilon_start + fraction * (self.epsilon_end - self.epsilon_start)
+
+
+class QNetwork(nn.Module):
+    """MLP from an observation vector to one Q-value per action."""
+
+    def __init__(self, n_inputs: int, n_actions: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_inputs
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, n_actions))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return self.net(observations)
+
+
+def td_target(
+    batch: TransitionBatch,
+    target_net: nn.Module,
+    gamma: float,
+    online_net: nn.Module | None = None,
+) -> torch.Tensor:
+    """``r + γ (1 − terminated) Q_target(s', a')``; Double DQN when ``online_net`` is given.
+
+    Only *termination* stops bootstrapping: a time-limit truncation is not stored as
+    terminated, so its target still includes the future value.
+    """
+    with torch.no_grad():
+        next_q = target_net(batch.next_observations)
+        if online_net is None:
+            next_value = next_q.max(dim=1).values
+        else:
+            best = online_net(batch.next_observations).argmax(dim=1, keepdim=True)
+            next_value = next_q.gather(1, best).squeeze(1)
+        return batch.rewards + gamma * (1.0 - batch.terminated) * next_value
+
+
+@dataclass
+class DQNResult:
+    """What training produced: the network, per-episode returns and where they ended."""
+
+    q_net: QNetwork
+    episode_returns: list[float] = field(default_factory=list)
+    episode_end_steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    solved_at_step: int | None = None
+
+
+def _check_env(env: gym.Env) -> tuple[int, int]:
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise ValueError(f"env.action_space must be Discrete (DQN picks an argmax over "
+                         f"actions), got {env.action_space}")
+    if not isinstance(env.observation_space, gym.spaces.Box) or \
+            len(env.observation_space.shape) != 1:
+        raise ValueError(f"env.observation_space must be a 1-D Box, got "
+                         f"{env.observation_space}")
+    return env.observation_space.shape[0], int(env.action_space.n)
+
+
+def _gradient_step(q_net, target_net, optimizer, batch: TransitionBatch,
+                   config: DQNConfig) -> float:
+    target = td_target(batch, target_net if config.use_target else q_net, config.gamma,
+                       q_net if config.double_dqn else None)
+    predicted = q_net(batch.observations).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+    loss = nn.functional.smooth_l1_loss(predicted, target)  # Huber: robust to big TD errors
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(q_net.parameters(), config.max_grad_norm)
+    optimizer.step()
+    return loss.item()
+
+
+def _update_target(q_net: nn.Module, target_net: nn.Module, tau: float) -> None:
+    with torch.no_grad():
+        for target, online in zip(target_net.parameters(), q_net.parameters(), strict=True):
+            target.mul_(1.0 - tau).add_(online, alpha=tau)
+
+
+def train_dqn(
+    env: gym.Env,
+    config: DQNConfig,
+    seed: int = 0,
+    *,
+    progress: bool = False,
+    stop_when=None,
+) -> DQNResult:
+    """Train DQN on ``env`` for ``config.total_steps`` environment steps.
+
+    ``stop_when(q_net, step) -> bool`` is called after each finished episode (e.g. a greedy
+    evaluation reaching 475 on CartPole); returning True ends training early and records
+    ``solved_at_step``. A NaN/inf loss raises :class:`DivergenceError` naming the likely cause.
+    """
+    n_inputs, n_actions = _check_env(env)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    q_net = QNetwork(n_inputs, n_actions, config.hidden)
+    target_net = QNetwork(n_inputs, n_actions, config.hidden)
+    target_net.load_state_dict(q_net.state_dict())
+    optimizer = torch.optim.Adam(q_net.parameters(), lr=config.learning_rate)
+    capacity = config.buffer_size if config.use_replay else config.batch_size
+    buffer = ReplayBuffer(capacity, (n_inputs,))
+    result = DQNResult(q_net)
+
+    start = time.perf_counter()
+    observation, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    episode_return = 0.0
+    bar = tqdm(total=config.total_steps, disable=not progress, desc="DQN", unit="step")
+    for step in range(1, config.total_steps + 1):
+        if rng.random() < config.epsilon(step):
+            action = int(env.action_space.sample())
+        else:
+            with torch.no_grad():
+                q = q_net(torch.as_tensor(observation, dtype=torch.float32).unsqueeze(0))
+            action = int(q.argmax())
+        next_observation, reward, terminated, truncated, _ = env.step(action)
+        buffer.add(observation, action, reward, next_observation, terminated)
+        observation = next_observation
+        episode_return += float(reward)
+
+        if step > config.learning_starts and step % config.train_every == 0 \
+                and len(buffer) >= config.batch_size:
+            for _ in range(config.gradient_steps):
+                loss = _gradient_step(q_net, target_net, optimizer,
+                                      buffer.sample(config.batch_size, rng), config)
+                if not np.isfinite(loss):
+                    raise DivergenceError(
+                        f"DQN loss became {loss} at step {step}. Likely cause: learning_rate "
+                        f"{config.learning_rate:g} too high for this network/reward scale "
+                        f"(try 10x smaller), or gamma={config.gamma:g} too close to 1 "
+                        f"without a target network."
+                    )
+                result.losses.append(loss)
+        if step % config.target_update_every == 0:
+            _update_target(q_net, target_net, config.tau)
+
+        if terminated or truncated:
+            result.episode_returns.append(episode_return)
+            result.episode_end_steps.append(step)
+            bar.set_postfix(recent_return=f"{np.mean(result.episode_returns[-10:]):.0f}")
+            observation, _ = env.reset()
+            episode_return = 0.0
+            if stop_when is not None and stop_when(q_net, step):
+                result.solved_at_step = step
+                break
+        bar.update(1)
+    bar.close()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def evaluate_greedy(env: gym.Env, q_net: nn.Module, n_episodes: int = 20,
+                    seed: int = 10_000) -> np.ndarray:
+    """Returns of ``n_episodes`` greedy episodes, seeded ``seed, seed + 1, …``."""
+    n_episodes = check_int("n_episodes", n_episodes, 1)
+    returns = np.zeros(n_episodes)
+    for i in range(n_episodes):
+        observation, _ = env.reset(seed=seed + i)
+        done = False
+        while not done:
+            with torch.no_grad():
+                q = q_net(torch.as_tensor(observation, dtype=torch.float32).unsqueeze(0))
+            observation, reward, terminated, truncated, _ = env.step(int(q.argmax()))
+            returns[i] += reward
+            done = terminated or truncated
+    return returns
