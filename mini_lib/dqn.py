@@ -195,7 +195,7 @@ def train_dqn(
     q_net = QNetwork(n_inputs, n_actions, config.hidden)
     target_net = QNetwork(n_inputs, n_actions, config.hidden)
     target_net.load_state_dict(q_net.state_dict())
-    optimizer = torch.optim.Adam(q_net.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(q_net.parameters(), lr=config.learning_rate, fused=True)
     capacity = config.buffer_size if config.use_replay else config.batch_size
     buffer = ReplayBuffer(capacity, (n_inputs,))
     result = DQNResult(q_net)
