@@ -54,8 +54,9 @@ lock: setup  ## rewrite constraints.txt from the current .venv (after a delibera
 	mv constraints.new constraints.txt
 	@echo "constraints.txt rewritten; now update the pins in environment.yml (tests check them)"
 
-bench: setup  ## timing benchmarks (slider redraws, chapter run times)
+bench: setup  ## timing benchmarks (slider redraws, tabular reproductions)
 	$(PY) benchmarks/slider_redraw.py
+	$(PY) benchmarks/tabular_speed.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,10 +11,14 @@ from mini_lib.envs.gridworld import ACTION_NAMES, ACTIONS, MAPS, GridWorldEnv, T
 __all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv", "TabularMDP"]
 
 GRIDWORLD_ID = "mini_lib/GridWorld-v0"
+MAXIMIZATION_BIAS_ID = "mini_lib/MaximizationBias-v0"  # Sutton & Barto, Example 6.7
 
-if GRIDWORLD_ID not in gym.registry:
-    gym.register(
-        id=GRIDWORLD_ID,
-        entry_point="mini_lib.envs.gridworld:GridWorldEnv",
-        max_episode_steps=100,
-    )
+# id -> (entry point, time limit in steps)
+_ENVIRONMENTS = {
+    GRIDWORLD_ID: ("mini_lib.envs.gridworld:GridWorldEnv", 100),
+    MAXIMIZATION_BIAS_ID: ("mini_lib.envs.maximization_bias:MaximizationBiasEnv", 100),
+}
+
+for _env_id, (_entry_point, _max_steps) in _ENVIRONMENTS.items():
+    if _env_id not in gym.registry:
+        gym.register(id=_env_id, entry_point=_entry_point, max_episode_steps=_max_steps)

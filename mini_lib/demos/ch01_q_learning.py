@@ -1,0 +1,156 @@
+"""The pure functions behind chapter 01's sliders and figures, and the panel built on them.
+
+Tests call ``cliff_experiment`` and ``maximization_bias`` directly; the notebook shows the panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import gymnasium as gym
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from mini_lib.checks import check_int
+from mini_lib.envs.maximization_bias import LEFT
+from mini_lib.plotting import plot_mean_and_band
+from mini_lib.tabular import TabularConfig, TabularResult, train
+from mini_lib.tabular_model import TabularModel, greedy_path, tabular_model
+from mini_lib.widgets import Slider, SliderPanel, gamma_slider, log_slider
+
+__all__ = [
+    "CLIFF_SHAPE",
+    "CliffExperiment",
+    "cliff_experiment",
+    "cliff_panel",
+    "draw_cliff",
+    "maximization_bias",
+]
+
+CLIFF_SHAPE = (4, 12)
+COLOURS = {"Sarsa": "#0072B2", "Q-learning": "#D55E00"}
+
+
+@lru_cache(maxsize=1)
+def cliff_model() -> TabularModel:
+    """``CliffWalking-v1`` read once into a batched model."""
+    return tabular_model(gym.make("CliffWalking-v1"))
+
+
+@dataclass(frozen=True)
+class CliffExperiment:
+    """Sarsa and Q-learning on the cliff for one (α, γ, ε).
+
+    ``results`` per algorithm; ``paths`` the greedy path (states) of the run-averaged table;
+    ``values`` ``max_a`` of the run-averaged table per state (shape 48).
+    """
+
+    alpha: float
+    gamma: float
+    epsilon: float
+    results: dict[str, TabularResult]
+    paths: dict[str, list[int]]
+    values: dict[str, np.ndarray]
+
+    def tail_mean(self, name: str, last: int = 50) -> float:
+        """Mean online return over the last ``last`` episodes and all runs."""
+        return float(self.results[name].returns[:, -last:].mean())
+
+
+def cliff_experiment(alpha: float, gamma: float, epsilon: float, n_runs: int = 8,
+                     n_episodes: int = 150, seed: int = 0,
+                     max_steps: int = 200) -> CliffExperiment:
+    """Train Sarsa and Q-learning on ``CliffWalking-v1`` (each ``n_runs`` × ``n_episodes``,
+    episodes cut after ``max_steps`` so that a slider redraw stays under a second)."""
+    model = cliff_model()
+    results, paths, values = {}, {}, {}
+    for name, algorithm in (("Sarsa", "sarsa"), ("Q-learning", "q_learning")):
+        config = TabularConfig(alpha=alpha, epsilon=epsilon, gamma=gamma, n_runs=n_runs,
+                               n_episodes=n_episodes, max_steps=max_steps, seed=seed)
+        result = train(model, algorithm, config)
+        Q = result.Q.mean(axis=0)
+        results[name], paths[name], values[name] = result, greedy_path(model, Q), Q.max(axis=1)
+    return CliffExperiment(float(alpha), float(gamma), float(epsilon), results, paths, values)
+
+
+def draw_cliff(ax: Axes, values: np.ndarray | None = None,
+               paths: dict[str, list[int]] | None = None, title: str | None = None,
+               value_range: tuple[float, float] = (-30.0, 0.0)) -> mpl.image.AxesImage:
+    """The 4×12 cliff: a heatmap of ``values`` (per state), the cliff, S, G and paths.
+
+    Returns the heatmap image, e.g. for a colour bar.
+    """
+    rows, cols = CLIFF_SHAPE
+    grid = np.zeros(CLIFF_SHAPE) if values is None else np.asarray(values, float).reshape(rows,
+                                                                                           cols)
+    cliff = np.zeros(CLIFF_SHAPE, dtype=bool)
+    cliff[3, 1:-1] = True
+    cmap = mpl.colormaps["viridis"] if values is not None else ListedColormap(["#eeeeee"])
+    cmap = cmap.with_extremes(bad="#555555")
+    image = ax.imshow(np.ma.masked_where(cliff, grid), cmap=cmap, vmin=value_range[0],
+                      vmax=value_range[1], interpolation="nearest")
+    ax.text(5.5, 3, "the cliff (−100, back to S)", ha="center", va="center", color="white",
+            fontsize=12)
+    for col, letter in ((0, "S"), (11, "G")):
+        ax.text(col, 3, letter, ha="center", va="center", fontsize=15, fontweight="bold",
+                color="white", bbox={"boxstyle": "round", "color": "#333333"})
+    for offset, (name, path) in zip((-0.12, 0.12), (paths or {}).items(), strict=False):
+        r, c = np.divmod(np.asarray(path), cols)
+        ax.plot(c, r + offset, color=COLOURS.get(name), linewidth=4, label=name,
+                solid_capstyle="round")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def _draw_experiment(result: CliffExperiment, fig: Figure) -> None:
+    curves, sarsa_ax, q_ax = fig.subplot_mosaic([["curve", "sarsa"], ["curve", "q"]],
+                                                width_ratios=[1.0, 1.25]).values()
+    for name, res in result.results.items():
+        plot_mean_and_band(curves, res.returns, label=name, color=COLOURS[name], smooth=5)
+    curves.axhline(-13, color="black", linestyle=":", linewidth=1.5, label="optimal (−13)")
+    curves.set(xlabel="episode", ylabel="sum of rewards per episode", ylim=(-120, 0),
+               title="Online return (mean ± s.e.)")
+    curves.legend(loc="lower right", fontsize=12)
+    for ax, name in ((sarsa_ax, "Sarsa"), (q_ax, "Q-learning")):
+        image = draw_cliff(ax, result.values[name], {name: result.paths[name]},
+                           title=f"{name}: max Q and greedy path")
+    fig.colorbar(image, ax=[sarsa_ax, q_ax], label="maxₐ Q(s, a)", shrink=0.9)
+
+
+def cliff_panel(alpha: float = 0.5, gamma: float = 1.0, epsilon: float = 0.1,
+                n_runs: int = 8, n_episodes: int = 150) -> SliderPanel:
+    """Sliders α (log), γ and ε: learning curves, greedy paths and value heatmaps on the cliff."""
+    return SliderPanel(
+        lambda alpha, gamma, epsilon: cliff_experiment(alpha, gamma, epsilon, n_runs,
+                                                       n_episodes),
+        [log_slider("alpha", 0.02, 1.0, alpha, label="α (step size)"), gamma_slider(gamma),
+         Slider("epsilon", 0.0, 0.3, epsilon, step=0.01, label="ε (exploration)")],
+        _draw_experiment,
+        name="cliff",
+        summary=lambda r: (f"last 50 episodes: Sarsa {r.tail_mean('Sarsa'):.1f}, Q-learning "
+                           f"{r.tail_mean('Q-learning'):.1f}; greedy paths "
+                           f"{len(r.paths['Sarsa']) - 1} and {len(r.paths['Q-learning']) - 1} "
+                           f"steps"),
+        figsize=(12, 5),
+        dpi=80,
+    )
+
+
+def maximization_bias(n_runs: int = 2000, n_episodes: int = 300, alpha: float = 0.1,
+                      epsilon: float = 0.1, seed: int = 0) -> dict[str, np.ndarray]:
+    """% of episodes that go *left* from A, per episode, for Q-learning and Double Q-learning."""
+    check_int("n_runs", n_runs, 1)
+    env = gym.make("mini_lib/MaximizationBias-v0")
+    config = TabularConfig(alpha=alpha, epsilon=epsilon, gamma=1.0, n_runs=n_runs,
+                           n_episodes=n_episodes, seed=seed)
+    return {name: 100 * (train(env, algorithm, config).first_actions == LEFT).mean(axis=0)
+            for name, algorithm in (("Q-learning", "q_learning"),
+                                    ("Double Q-learning", "double_q_learning"))}
