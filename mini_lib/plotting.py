@@ -8,7 +8,14 @@ from matplotlib.axes import Axes
 
 from mini_lib.envs.gridworld import ACTIONS, GridWorldEnv
 
-__all__ = ["COURSE_STYLE", "GridWorldView", "draw_gridworld", "use_course_style"]
+__all__ = [
+    "COURSE_STYLE",
+    "GridWorldView",
+    "draw_gridworld",
+    "mean_and_band",
+    "plot_mean_and_band",
+    "use_course_style",
+]
 
 # Okabe-Ito colours: distinguishable with the common forms of colour blindness.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -158,6 +165,26 @@ def draw_gridworld(
     return view
 
 
+def mean_and_band(runs: np.ndarray, band: str = "sem",
+                  smooth: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Episode numbers, mean over runs (rows) and the band's half-width.
+
+    ``band="sem"``: ±1 standard error of the mean; ``"std"``: ±1 standard deviation across
+    runs. ``smooth`` > 1 first averages each run over a moving window of episodes.
+    """
+    runs = np.atleast_2d(np.asarray(runs, dtype=float))
+    if band not in ("sem", "std"):
+        raise ValueError(f"band must be 'sem' or 'std', got {band!r}")
+    if smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        runs = np.array([np.convolve(row, kernel, mode="valid") for row in runs])
+    x = np.arange(1, runs.shape[1] + 1) + (smooth - 1)
+    spread = runs.std(axis=0)
+    if band == "sem":
+        spread = spread / np.sqrt(runs.shape[0])
+    return x, runs.mean(axis=0), spread
+
+
 def plot_mean_and_band(
     ax: Axes,
     runs: np.ndarray,
@@ -170,21 +197,10 @@ def plot_mean_and_band(
 ):
     """Learning curve: the mean over runs (rows of ``runs``) and a shaded band.
 
-    ``band="sem"`` shades ±1 standard error of the mean, ``"std"`` ±1 standard deviation
-    across runs. ``smooth`` > 1 first averages each run over a moving window of episodes.
-    Returns the mean line.
+    See :func:`mean_and_band` for ``band`` and ``smooth``. Returns the mean line.
     """
-    runs = np.atleast_2d(np.asarray(runs, dtype=float))
-    if band not in ("sem", "std"):
-        raise ValueError(f"band must be 'sem' or 'std', got {band!r}")
-    if smooth > 1:
-        kernel = np.ones(smooth) / smooth
-        runs = np.array([np.convolve(row, kernel, mode="valid") for row in runs])
-    x = np.arange(1, runs.shape[1] + 1) + (smooth - 1) if x is None else x
-    mean = runs.mean(axis=0)
-    spread = runs.std(axis=0)
-    if band == "sem":
-        spread = spread / np.sqrt(runs.shape[0])
+    episodes, mean, spread = mean_and_band(runs, band, smooth)
+    x = episodes if x is None else x
     (line,) = ax.plot(x, mean, label=label, color=color)
     ax.fill_between(x, mean - spread, mean + spread, color=line.get_color(), alpha=0.25,
                     linewidth=0)

@@ -224,6 +224,8 @@ class SliderPanel:
             self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
             return buffer.getvalue()
         if self._background is None:
+            self._canvas.draw()  # lay the figure out with every artist in it ...
+            self.figure.set_layout_engine("none")  # ... and keep that layout from now on
             for artist in artists:
                 artist.set_animated(True)
             self._canvas.draw()  # everything but the animated artists

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from mini_lib.checks import check_int
 from mini_lib.envs.maximization_bias import LEFT
-from mini_lib.plotting import plot_mean_and_band
+from mini_lib.plotting import mean_and_band
 from mini_lib.tabular import TabularConfig, TabularResult, train
 from mini_lib.tabular_model import TabularModel, greedy_path, tabular_model
 from mini_lib.widgets import Slider, SliderPanel, gamma_slider, log_slider
@@ -63,7 +63,7 @@ class CliffExperiment:
 
 def cliff_experiment(alpha: float, gamma: float, epsilon: float, n_runs: int = 8,
                      n_episodes: int = 150, seed: int = 0,
-                     max_steps: int = 200) -> CliffExperiment:
+                     max_steps: int = 100) -> CliffExperiment:
     """Train Sarsa and Q-learning on ``CliffWalking-v1`` (each ``n_runs`` × ``n_episodes``,
     episodes cut after ``max_steps`` so that a slider redraw stays under a second)."""
     model = cliff_model()
@@ -110,19 +110,64 @@ def draw_cliff(ax: Axes, values: np.ndarray | None = None,
     return image
 
 
-def _draw_experiment(result: CliffExperiment, fig: Figure) -> None:
-    curves, sarsa_ax, q_ax = fig.subplot_mosaic([["curve", "sarsa"], ["curve", "q"]],
-                                                width_ratios=[1.0, 1.25]).values()
-    for name, res in result.results.items():
-        plot_mean_and_band(curves, res.returns, label=name, color=COLOURS[name], smooth=5)
-    curves.axhline(-13, color="black", linestyle=":", linewidth=1.5, label="optimal (−13)")
-    curves.set(xlabel="episode", ylabel="sum of rewards per episode", ylim=(-120, 0),
-               title="Online return (mean ± s.e.)")
-    curves.legend(loc="lower right", fontsize=12)
-    for ax, name in ((sarsa_ax, "Sarsa"), (q_ax, "Q-learning")):
-        image = draw_cliff(ax, result.values[name], {name: result.paths[name]},
-                           title=f"{name}: max Q and greedy path")
-    fig.colorbar(image, ax=[sarsa_ax, q_ax], label="maxₐ Q(s, a)", shrink=0.9)
+class _CliffFigure:
+    """Draws a :class:`CliffExperiment`: artists are created once, then updated in place,
+    so a slider redraw renders only what changed (see ``SliderPanel``'s blitting)."""
+
+    smooth = 5
+
+    def __init__(self) -> None:
+        self.curves: dict[str, tuple] = {}  # name -> (mean line, band)
+        self.grids: dict[str, tuple] = {}  # name -> (heatmap, path, overlays, path offset)
+
+    def _create(self, result: CliffExperiment, fig: Figure) -> None:
+        curves, sarsa_ax, q_ax = fig.subplot_mosaic([["curve", "sarsa"], ["curve", "q"]],
+                                                    width_ratios=[1.0, 1.25]).values()
+        for name, res in result.results.items():
+            x, mean, spread = mean_and_band(res.returns, smooth=self.smooth)
+            (line,) = curves.plot(x, mean, label=name, color=COLOURS[name])
+            band = curves.fill_between(x, mean - spread, mean + spread, color=COLOURS[name],
+                                       alpha=0.25, linewidth=0)
+            self.curves[name] = (line, band)
+        curves.axhline(-13, color="black", linestyle=":", linewidth=1.5, label="optimal (−13)")
+        n_episodes = next(iter(result.results.values())).returns.shape[1]
+        curves.set(xlabel="episode", ylabel="sum of rewards per episode", ylim=(-120, 0),
+                   xlim=(0, n_episodes), title="Online return (mean ± s.e.)")
+        self.legend = curves.legend(loc="lower right", fontsize=12)
+        for ax, name in ((sarsa_ax, "Sarsa"), (q_ax, "Q-learning")):
+            before = set(ax.get_children())
+            image = draw_cliff(ax, result.values[name], {name: result.paths[name]},
+                               title=f"{name}: max Q and greedy path")
+            path_line = ax.get_lines()[-1]
+            overlay = [a for a in ax.get_children() if a not in before
+                       and a is not image and a is not path_line]
+            offset = path_line.get_ydata()[0] - result.paths[name][0] // CLIFF_SHAPE[1]
+            self.grids[name] = (image, path_line, overlay, offset)
+        fig.colorbar(image, ax=[sarsa_ax, q_ax], label="maxₐ Q(s, a)", shrink=0.9)
+
+    def __call__(self, result: CliffExperiment, fig: Figure) -> None:
+        if not self.curves:
+            self._create(result, fig)
+            return
+        for name, res in result.results.items():
+            line, band = self.curves[name]
+            x, mean, spread = mean_and_band(res.returns, smooth=self.smooth)
+            line.set_data(x, mean)
+            band.set_data(x, mean - spread, mean + spread)
+            image, path_line, _, offset = self.grids[name]
+            image.set_data(np.ma.masked_where(image.get_array().mask,
+                                              result.values[name].reshape(CLIFF_SHAPE)))
+            rows, cols = np.divmod(np.asarray(result.paths[name]), CLIFF_SHAPE[1])
+            path_line.set_data(cols, rows + offset)
+
+    def dynamic_artists(self) -> list:
+        """What a redraw changes, in drawing order (overlays after their heatmap)."""
+        bands = [band for _, band in self.curves.values()]
+        lines = [line for line, _ in self.curves.values()]
+        artists = [*bands, *lines, self.legend]  # matplotlib's order: zorder 1, then 2, 5
+        for image, path_line, overlay, _ in self.grids.values():
+            artists += [image, *overlay, path_line]
+        return artists
 
 
 def cliff_panel(alpha: float = 0.5, gamma: float = 1.0, epsilon: float = 0.1,
@@ -133,7 +178,7 @@ def cliff_panel(alpha: float = 0.5, gamma: float = 1.0, epsilon: float = 0.1,
                                                        n_episodes),
         [log_slider("alpha", 0.02, 1.0, alpha, label="α (step size)"), gamma_slider(gamma),
          Slider("epsilon", 0.0, 0.3, epsilon, step=0.01, label="ε (exploration)")],
-        _draw_experiment,
+        _CliffFigure(),
         name="cliff",
         summary=lambda r: (f"last 50 episodes: Sarsa {r.tail_mean('Sarsa'):.1f}, Q-learning "
                            f"{r.tail_mean('Q-learning'):.1f}; greedy paths "
@@ -141,6 +186,7 @@ def cliff_panel(alpha: float = 0.5, gamma: float = 1.0, epsilon: float = 0.1,
                            f"steps"),
         figsize=(12, 5),
         dpi=80,
+        clear=False,
     )
 
 
