@@ -16,8 +16,15 @@ import numpy as np
 
 from mini_lib.dynamic_programming import bellman_backup
 from mini_lib.returns import discounted_return
+from mini_lib.tabular import epsilon_greedy_probs, q_learning_update
 
-__all__ = ["CheckResult", "check_bellman_backup", "check_discounted_return"]
+__all__ = [
+    "CheckResult",
+    "check_bellman_backup",
+    "check_discounted_return",
+    "check_epsilon_greedy",
+    "check_q_learning_update",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,13 @@ class CheckResult:
         return self.message
 
 
+def _failure(what: str, error: Exception) -> CheckResult:
+    """What to tell a learner whose function raised ``error`` (a stub says so kindly)."""
+    if isinstance(error, NotImplementedError):
+        return CheckResult(False, f"⏳ {what}: not implemented yet — fill in the cell above.")
+    return CheckResult(False, f"❌ {what} raised {type(error).__name__}: {error}")
+
+
 def _run_cases(
     learner: Callable[..., Any],
     cases: list[tuple[tuple, Any, str]],
@@ -45,10 +59,8 @@ def _run_cases(
     for args, expected, description in cases:
         try:
             got = learner(*args)
-        except NotImplementedError:
-            return CheckResult(False, f"⏳ {what}: not implemented yet — fill in the cell above.")
         except Exception as error:  # the learner's bug, reported rather than raised
-            return CheckResult(False, f"❌ {what} raised {type(error).__name__}: {error}")
+            return _failure(what, error)
         got_array = np.asarray(got, dtype=float)
         if got_array.shape != np.shape(expected):
             return CheckResult(False, f"❌ {what}: for {description} the answer should have "
@@ -167,11 +179,6 @@ def _q_update_case(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _reference_q_update(Q, s, a, r, s_next, terminated, alpha, gamma):
-    from mini_lib.tabular import q_learning_update
-    return q_learning_update(Q, s, a, r, s_next, terminated, alpha, gamma)
-
-
 def _q_update_mistake(target: Callable[..., float]) -> Callable[..., Any]:
     def update(Q, s, a, r, s_next, terminated, alpha, gamma):
         Q[s, a] += alpha * (target(Q, s, a, r, s_next, terminated, gamma) - Q[s, a])
@@ -190,7 +197,7 @@ def check_q_learning_update(fn: Callable[..., Any]) -> CheckResult:
                 s, s_next = rng.integers(n_states, size=2)
                 a, r = int(rng.integers(n_actions)), round(float(rng.normal()), 2)
                 args = (Q, int(s), a, r, int(s_next), terminated, alpha, gamma)
-                expected = _q_update_case(_reference_q_update)(*args)
+                expected = _q_update_case(q_learning_update)(*args)
                 cases.append((args, expected, f"a {n_states}×{n_actions} table, s={s}, a={a}, "
                                               f"r={r}, s_next={s_next}, terminated="
                                               f"{terminated}, alpha={alpha}, gamma={gamma}"))
@@ -240,7 +247,6 @@ def _epsilon_greedy_mistakes() -> list[tuple[Callable[[np.ndarray, float], np.nd
         return p
 
     def flipped(q, eps):
-        from mini_lib.tabular import epsilon_greedy_probs
         return epsilon_greedy_probs(q, 1 - eps)
 
     def always_greedy(q, eps):
@@ -263,8 +269,6 @@ def check_epsilon_greedy(fn: Callable[[np.ndarray, float, np.random.Generator], 
                          n_samples: int = 4000) -> CheckResult:
     """Check ``fn(q_values, epsilon, rng) -> action`` by sampling: the frequencies of its
     actions must match ε-greedy with random tie-breaking (5 standard errors)."""
-    from mini_lib.tabular import epsilon_greedy_probs
-
     what = "epsilon_greedy"
     cases = [(np.zeros(4), 0.0), (np.array([1.0, 3.0, 3.0, 2.0]), 0.2),
              (np.array([5.0, 1.0, 2.0]), 1.0), (np.array([0.0, 1.0]), 0.1),
@@ -276,11 +280,8 @@ def check_epsilon_greedy(fn: Callable[[np.ndarray, float, np.random.Generator], 
         for _ in range(n_samples):
             try:
                 action = fn(q.copy(), eps, rng)
-            except NotImplementedError:
-                return CheckResult(False, f"⏳ {what}: not implemented yet — fill in the cell "
-                                          f"above.")
             except Exception as error:  # the learner's bug, reported rather than raised
-                return CheckResult(False, f"❌ {what} raised {type(error).__name__}: {error}")
+                return _failure(what, error)
             if not isinstance(action, int | np.integer) or not 0 <= action < q.size:
                 return CheckResult(False, f"❌ {what}: must return an action index in "
                                           f"[0, {q.size - 1}], got {action!r}.")
@@ -308,5 +309,3 @@ def check_epsilon_greedy(fn: Callable[[np.ndarray, float, np.random.Generator], 
                               f"frequencies were {_short(freq)}, expected "
                               f"{_short(epsilon_greedy_probs(q, eps))}.")
 
-
-__all__ += ["check_epsilon_greedy", "check_q_learning_update"]
