@@ -18,14 +18,9 @@ from mini_lib import seed_everything, use_course_style
 from mini_lib.demos import ch00_mapping as ch00
 
 
-def time_panel(panel, grid: dict[str, list], repeats: int = 2) -> np.ndarray:
-    """Redraw time (ms) for every combination of slider values, ``repeats`` times."""
-    times = []
-    for _ in range(repeats):
-        for combo in itertools.product(*grid.values()):
-            panel.set(**dict(zip(grid, combo, strict=True)))
-            times.append(panel.last_redraw_ms)
-    return np.array(times)
+def grid_positions(grid: dict[str, list]) -> list[dict]:
+    """Every combination of the slider values in ``grid``."""
+    return [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
 def compute_share(gamma: float = 0.99, slip: float = 0.3, n: int = 20) -> float:
@@ -49,7 +44,7 @@ def main() -> None:
     }
     print(f"{'panel':<28} {'redraws':>7} {'median ms':>10} {'max ms':>8}")
     for name, (panel, grid) in panels.items():
-        times = time_panel(panel, grid)
+        times = panel.time_redraws(grid_positions(grid) * 2)
         print(f"{name:<28} {times.size:>7} {np.median(times):>10.0f} {times.max():>8.0f}")
     print(f"of which value iteration itself (γ=0.99, slip=0.3): {compute_share():.1f} ms")
 

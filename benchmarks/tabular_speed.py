@@ -47,12 +47,9 @@ def main() -> None:
     panel = cliff_panel()
     grid = {"alpha": [0.02, 0.05, 0.2, 0.5, 1.0], "gamma": [0.9, 1.0],
             "epsilon": [0.0, 0.1, 0.2, 0.3]}
-    times = []
-    for combo in itertools.product(*grid.values()):
-        panel.set(**dict(zip(grid, combo, strict=True)))
-        times.append(panel.last_redraw_ms)
-    times = np.array(times)
-    worst = list(itertools.product(*grid.values()))[int(np.argmax(times))]
+    positions = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    times = panel.time_redraws(positions)
+    worst = tuple(positions[int(np.argmax(times))].values())
     print(f"cliff slider (α, γ, ε): {times.size} redraws, median {np.median(times):.0f} ms, "
           f"90th percentile {np.percentile(times, 90):.0f} ms, max {times.max():.0f} ms "
           f"at (α, γ, ε) = {worst}")

@@ -24,13 +24,14 @@ import html
 import io
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import ipywidgets as widgets
 import matplotlib as mpl
+import numpy as np
 from IPython import get_ipython
 from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -182,6 +183,18 @@ class SliderPanel:
             for name, value in values.items():
                 self.sliders[name].value = value
         return self.update()
+
+    def time_redraws(self, positions: Iterable[dict[str, Any]]) -> np.ndarray:
+        """Redraw at each slider position (a dict of values); the times in ms.
+
+        The sliders go back to where they were afterwards.
+        """
+        start, times = self.values, []
+        for position in positions:
+            self.set(**position)
+            times.append(self.last_redraw_ms)
+        self.set(**start)
+        return np.array(times)
 
     def update(self) -> Any:
         """Recompute and redraw for the current slider values; returns the result."""

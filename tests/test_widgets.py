@@ -143,3 +143,13 @@ def test_blitted_redraw_shows_the_same_picture_as_a_full_render(make_panel, move
     assert blitted.shape == rendered.shape
     differing = np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2))
     assert differing < 0.005, f"{differing:.2%} of pixels differ from a full render"
+
+
+def test_time_redraws_times_each_position_and_puts_the_sliders_back():
+    panel, calls = line_panel()
+    before, n_calls = panel.values, len(calls)
+    times = panel.time_redraws([{"steps": 2}, {"steps": 7, "gamma": 0.5}])
+    assert times.shape == (2,) and np.all(times > 0)
+    assert calls[n_calls:n_calls + 2] == [(pytest.approx(1e-2), 0.9, 2),
+                                          (pytest.approx(1e-2), 0.5, 7)]
+    assert panel.values == before
