@@ -72,7 +72,7 @@ def test_training_stores_truncation_as_not_terminated(monkeypatch):
     monkeypatch.setattr(ReplayBuffer, "add", spy_add)
     env = gym.make("CartPole-v1", max_episode_steps=5)
     config = DQNConfig(total_steps=40, learning_starts=20, train_every=10, gradient_steps=1,
-                       batch_size=8, buffer_size=100, hidden=(8,))
+                       batch_size=8, buffer_size=100, hidden=(8,), target_update_every=1)
     result = train_dqn(env, config, seed=0)
     assert len(result.episode_returns) == 8 and all(r == 5 for r in result.episode_returns)
     assert len(result.losses) == 2
@@ -88,6 +88,7 @@ def test_training_stores_truncation_as_not_terminated(monkeypatch):
         ({"gamma": 1.5}, r"gamma must be in \[0, 1\], got 1.5"),
         ({"tau": 0.0}, r"tau must be in \(0, 1\], got 0.0"),
         ({"hidden": ()}, "hidden must be a non-empty tuple"),
+        ({"max_abs_q": 0.0}, r"max_abs_q must be in \(0, inf\], got 0.0"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, message):
@@ -112,3 +113,36 @@ def test_exploding_learning_rate_stops_with_the_likely_cause():
 def test_q_network_shape():
     net = QNetwork(4, 2, (16, 16))
     assert net(torch.zeros(3, 4)).shape == (3, 2)
+
+
+def test_target_network_is_copied_every_c_gradient_steps(monkeypatch):
+    import mini_lib.dqn as dqn
+
+    copies = []
+    monkeypatch.setattr(dqn, "_update_target", lambda q, t, tau: copies.append(tau))
+    config = DQNConfig(total_steps=100, learning_starts=10, train_every=20, gradient_steps=6,
+                       batch_size=4, buffer_size=100, hidden=(8,), target_update_every=4)
+    result = train_dqn(gym.make("CartPole-v1"), config, seed=0)
+    assert len(result.losses) == 5 * 6  # bursts at steps 20, 40, 60, 80, 100
+    assert len(copies) == 30 // 4
+
+
+def test_stop_when_ends_training_and_records_the_step():
+    calls = []
+
+    def stop_at_37(q_net, step):
+        calls.append(step)
+        return step == 37
+
+    config = DQNConfig(total_steps=100, learning_starts=100, hidden=(8,))
+    result = train_dqn(gym.make("CartPole-v1"), config, seed=0, stop_when=stop_at_37)
+    assert result.solved_at_step == 37 and calls == list(range(1, 38))
+
+
+def test_exploding_q_values_without_a_target_network_stop_with_the_cause():
+    """Huber keeps the loss finite while the estimates run away: caught by max_abs_q."""
+    config = DQNConfig(total_steps=3_000, learning_starts=500, train_every=16,
+                       gradient_steps=16, hidden=(32, 32), use_target=False, max_abs_q=1e3)
+    with pytest.raises(DivergenceError, match=r"Q estimate reached .* no \(or an every-step\) "
+                                              r"target network"):
+        train_dqn(gym.make("CartPole-v1"), config, seed=0)
