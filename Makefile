@@ -12,10 +12,10 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup lab test lint unit notebooks execute lock bench clean
+.PHONY: help setup lab test lint unit notebooks execute lock bench bench-peer data clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" && $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
@@ -50,14 +50,22 @@ execute: setup  ## re-execute notebooks in place (NB=chapters/00_*.ipynb for one
 	$(VENV)/bin/nbstripout --keep-output --keep-count $(or $(NB),chapters/*.ipynb)
 
 lock: setup  ## rewrite constraints.txt from the current .venv (after a deliberate upgrade)
-	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable \
+	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable --exclude stable-baselines3 \
 	  | sed -e 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.new
 	mv constraints.new constraints.txt
 	@echo "constraints.txt rewritten; now update the pins in environment.yml (tests check them)"
 
-bench: setup  ## timing benchmarks (slider redraws, tabular reproductions)
+bench: setup  ## timing benchmarks (slider redraws, tabular reproductions, DQN over 5 seeds)
 	$(PY) benchmarks/slider_redraw.py
 	$(PY) benchmarks/tabular_speed.py
+	$(PY) benchmarks/dqn_seeds.py
+
+bench-peer: setup  ## mini_lib DQN vs Stable-Baselines3 DQN (installs the optional [peer] extra)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[peer]"
+	$(PY) benchmarks/dqn_vs_sb3.py | tee benchmarks/results/dqn_vs_sb3.md
+
+data: setup  ## regenerate a cached artefact in data/ (NAME=dqn_sweep; without NAME: list them)
+	$(PY) -m mini_lib.sweeps $(NAME)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
