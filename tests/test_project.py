@@ -89,10 +89,15 @@ def test_every_nbval_marker_carries_a_reason(path):
             continue
         assert not MARKER_COMMENT.search(cell.source), \
             f"{path.name} cell {index}: use a tag, not an NBVAL_ comment, plus a reason line"
-        for tag in MARKER_TAGS & set(cell.metadata.get("tags", [])):
+        tags = set(cell.metadata.get("tags", []))
+        for tag in MARKER_TAGS & tags:
             reason = re.search(rf"^# {tag}: (\S.{{9,}})$", cell.source, re.MULTILINE)
             assert reason, f"{path.name} cell {index}: tag {tag!r} needs a line " \
                            f"'# {tag}: <why this output cannot be compared>'"
+        for tag in MARKER_TAGS - tags:
+            assert not re.search(rf"^# {tag}:", cell.source, re.MULTILINE), \
+                f"{path.name} cell {index}: the line '# {tag}: ...' does nothing without " \
+                f"the cell tag {tag!r} (nbval reads tags, not this comment)"
 
 
 def test_sanitize_file_is_well_formed():
