@@ -43,7 +43,7 @@ from mini_lib.plotting import COURSE_STYLE
 # The course style minus figure-level settings: the panel's figure chooses its own layout.
 _DRAWING_STYLE = {k: v for k, v in COURSE_STYLE.items() if not k.startswith("figure.")}
 
-__all__ = ["Slider", "SliderPanel", "gamma_slider", "int_slider", "log_slider"]
+__all__ = ["Choice", "Slider", "SliderPanel", "gamma_slider", "int_slider", "log_slider"]
 
 Scale = Literal["linear", "log", "int"]
 
@@ -102,6 +102,34 @@ class Slider:
                                    readout_format=".2f", **common)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A slider over a fixed list of values, e.g. the grid points of a precomputed sweep.
+
+    ``options`` are the values passed to ``compute``; ``format`` turns one into its label.
+    """
+
+    name: str
+    options: tuple[Any, ...]
+    default: Any
+    label: str | None = None
+    format: Callable[[Any], str] = str
+
+    def __post_init__(self) -> None:
+        if not self.options:
+            raise ValueError(f"choice {self.name!r}: options must not be empty")
+        if self.default not in self.options:
+            raise ValueError(f"choice {self.name!r}: default must be one of {self.options}, "
+                             f"got {self.default!r}")
+
+    def build(self, continuous_update: bool) -> widgets.ValueWidget:
+        """An ipywidgets ``SelectionSlider`` over the options."""
+        return widgets.SelectionSlider(
+            options=[(self.format(v), v) for v in self.options], value=self.default,
+            description=self.label or self.name, continuous_update=continuous_update,
+            style={"description_width": "initial"}, layout=widgets.Layout(width="460px"))
+
+
 def log_slider(name: str, low: float, high: float, default: float,
                label: str | None = None) -> Slider:
     """A log-scale slider, for learning rates and other scale parameters."""
@@ -132,7 +160,7 @@ class SliderPanel:
     def __init__(
         self,
         compute: Callable[..., Any],
-        sliders: Sequence[Slider],
+        sliders: Sequence[Slider | Choice],
         draw: Callable[[Any, Figure], None],
         *,
         name: str,
