@@ -1,0 +1,235 @@
+"""The policy-gradient chapter's precomputed sweep, its tuned actor-critic, and a solved check.
+
+The sweep trains two families on CartPole-v1 for :data:`BUDGET` environment steps each,
+over learning rate × γ × seeds :data:`SEEDS`:
+
+* REINFORCE (:data:`~mini_lib.policy_gradient.CARTPOLE_REINFORCE`) with the baseline
+  off or on;
+* actor-critic (:data:`CARTPOLE_ACTOR_CRITIC`) with GAE(λ) for λ in ``GRID["gae_lambda"]``.
+
+Every :data:`EVAL_EVERY` steps it records the greedy policy's mean return over 5 fixed-seed
+episodes (``score``) and the mean return of the training episodes that ended since the last
+record (``train``, NaN if none ended). Regenerate with ``python -m mini_lib.sweeps pg_sweep``;
+the file is deterministic given the seeds, and a test re-trains one run and compares.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mini_lib.checks import DivergenceError
+from mini_lib.evaluation import SolvedCheck, run_episodes
+from mini_lib.policy_gradient import (
+    CARTPOLE_REINFORCE,
+    CategoricalPolicy,
+    PolicyGradientConfig,
+    policy_actor,
+    train_actor_critic,
+    train_reinforce,
+)
+from mini_lib.sweeps import load_arrays
+
+__all__ = [
+    "BUDGET",
+    "CARTPOLE_ACTOR_CRITIC",
+    "EVAL_EVERY",
+    "GRID",
+    "QUANTITIES",
+    "SEEDS",
+    "PGSweep",
+    "generate_sweep",
+    "load_sweep",
+    "run_curve",
+    "solved_check",
+    "sweep_config",
+]
+
+# Advantage actor-critic on CartPole-v1, tuned for this course (one env, one torch thread):
+# 32-step rollouts with GAE(0.95), learning rate 3e-3 for both networks, 32-32 networks.
+# With the library default learning rate 1e-3, seed 0 needs ~54k steps instead of ~6k; we
+# also tried 128-step rollouts with an entropy bonus of 0.01 (similar: 8k-12k steps, seeds
+# 0-2). benchmarks/pg_seeds.py reports steps and seconds to solve per seed.
+CARTPOLE_ACTOR_CRITIC = PolicyGradientConfig(
+    total_steps=100_000, learning_rate=3e-3, value_learning_rate=3e-3, n_steps=32,
+    advantage="gae", gae_lambda=0.95, hidden=(32, 32))
+
+BUDGET = 15_000
+EVAL_EVERY = 1_500
+SEEDS = (0, 1, 2)
+EVAL_EPISODES = 5
+EVAL_SEED = 20_000
+QUANTITIES = ("score", "train")
+#: The sweep's axes; ``baseline`` applies to REINFORCE, ``gae_lambda`` to actor-critic.
+GRID: dict[str, tuple] = {
+    "learning_rate": (3e-4, 3e-3, 3e-2),
+    "gamma": (0.9, 0.99, 1.0),
+    "baseline": (False, True),
+    "gae_lambda": (0.0, 0.95, 1.0),
+}
+
+
+def sweep_config(method: str, learning_rate: float, gamma: float, baseline: bool = True,
+                 gae_lambda: float = 0.95) -> PolicyGradientConfig:
+    """The config of one sweep run: ``method`` is ``"reinforce"`` or ``"actor_critic"``."""
+    if method == "reinforce":
+        base = replace(CARTPOLE_REINFORCE, use_baseline=bool(baseline))
+    elif method == "actor_critic":
+        base = replace(CARTPOLE_ACTOR_CRITIC, gae_lambda=float(gae_lambda))
+    else:
+        raise ValueError(f"method must be 'reinforce' or 'actor_critic', got {method!r}")
+    return replace(base, total_steps=BUDGET, learning_rate=float(learning_rate),
+                   value_learning_rate=float(learning_rate), gamma=float(gamma))
+
+
+def _train(method: str) -> Callable:
+    return train_reinforce if method == "reinforce" else train_actor_critic
+
+
+def run_curve(method: str, config: PolicyGradientConfig, seed: int,
+              until: int | None = None) -> np.ndarray:
+    """Train one run; ``(2, n_evals)`` array of greedy score / training return over time.
+
+    ``until`` stops early after that many steps (later evaluations stay NaN), for tests. A
+    run that diverges keeps NaN from there on.
+    """
+    torch.set_num_threads(1)
+    n_evals = config.total_steps // EVAL_EVERY
+    curve = np.full((len(QUANTITIES), n_evals), np.nan)
+    envs = [gym.make("CartPole-v1") for _ in range(EVAL_EPISODES)]
+    done = [0]  # evaluations recorded so far
+
+    def record(policy: CategoricalPolicy, step: int) -> bool:
+        # REINFORCE steps by whole batches of episodes: fill every evaluation point passed.
+        if done[0] < n_evals and step >= (done[0] + 1) * EVAL_EVERY:
+            score = run_episodes(policy_actor(policy), envs, EVAL_SEED).returns().mean()
+            while done[0] < n_evals and step >= (done[0] + 1) * EVAL_EVERY:
+                curve[0, done[0]] = score
+                done[0] += 1
+        return until is not None and step >= until
+
+    result = None
+    try:
+        result = _train(method)(gym.make("CartPole-v1"), config, seed=seed, stop_when=record)
+    except DivergenceError:
+        pass
+    if result is not None:
+        ends = np.array(result.episode_end_steps)
+        returns = np.array(result.episode_returns)
+        for k in range(done[0]):
+            window = (ends > k * EVAL_EVERY) & (ends <= (k + 1) * EVAL_EVERY)
+            if window.any():
+                curve[1, k] = returns[window].mean()
+    return curve
+
+
+def _jobs() -> list[tuple[str, dict, int]]:
+    lrs, gammas = GRID["learning_rate"], GRID["gamma"]
+    jobs = []
+    for lr, gamma in itertools.product(lrs, gammas):
+        for baseline in GRID["baseline"]:
+            cell = dict(learning_rate=lr, gamma=gamma, baseline=baseline)
+            jobs += [("reinforce", cell, seed) for seed in SEEDS]
+        for lam in GRID["gae_lambda"]:
+            cell = dict(learning_rate=lr, gamma=gamma, gae_lambda=lam)
+            jobs += [("actor_critic", cell, seed) for seed in SEEDS]
+    return jobs
+
+
+def _run(job: tuple[str, dict, int]) -> np.ndarray:
+    method, cell, seed = job
+    return run_curve(method, sweep_config(method, **cell), seed)
+
+
+def generate_sweep(workers: int = 2) -> tuple[dict[str, np.ndarray], str]:
+    """Every grid cell for every seed (135 runs; 7 min with 2 workers on 2 cores)."""
+    jobs = _jobs()
+    if workers <= 1:
+        curves = [_run(job) for job in tqdm(jobs, desc="PG sweep")]
+    else:
+        with get_context("spawn").Pool(workers) as pool:
+            curves = list(tqdm(pool.imap(_run, jobs), total=len(jobs), desc="PG sweep"))
+    n_lr, n_gamma = len(GRID["learning_rate"]), len(GRID["gamma"])
+    n_b, n_lam, n_seeds = len(GRID["baseline"]), len(GRID["gae_lambda"]), len(SEEDS)
+    per_cell = (n_b + n_lam) * n_seeds
+    stacked = np.array(curves).reshape(n_lr, n_gamma, per_cell, len(QUANTITIES), -1)
+    reinforce = stacked[:, :, : n_b * n_seeds].reshape(n_lr, n_gamma, n_b, n_seeds,
+                                                       len(QUANTITIES), -1)
+    actor_critic = stacked[:, :, n_b * n_seeds:].reshape(n_lr, n_gamma, n_lam, n_seeds,
+                                                         len(QUANTITIES), -1)
+    arrays = {f"axis_{name}": np.array(values, dtype=float) for name, values in GRID.items()}
+    arrays |= {"reinforce": reinforce, "actor_critic": actor_critic, "seeds": np.array(SEEDS),
+               "steps": EVAL_EVERY * np.arange(1, BUDGET // EVAL_EVERY + 1)}
+    description = (f"REINFORCE (baseline off/on) and actor-critic GAE(λ) on CartPole-v1, "
+                   f"{BUDGET} steps, over learning_rate x gamma x seeds {SEEDS}; "
+                   f"reinforce[lr, gamma, baseline, seed, (score, train), evaluation], "
+                   f"actor_critic[lr, gamma, lambda, seed, (score, train), evaluation]")
+    return arrays, description
+
+
+@dataclass(frozen=True)
+class PGSweep:
+    """The stored sweep (see :func:`generate_sweep` for the array layout)."""
+
+    axes: dict[str, np.ndarray]
+    reinforce: np.ndarray
+    actor_critic: np.ndarray
+    steps: np.ndarray
+    seeds: np.ndarray
+
+    def _position(self, name: str, value) -> int:
+        axis = self.axes[name]
+        hits = np.flatnonzero(np.isclose(axis, float(value)))
+        if hits.size == 0:
+            raise ValueError(f"{name} must be one of the swept values {axis.tolist()}, "
+                             f"got {value}")
+        return int(hits[0])
+
+    def reinforce_cell(self, learning_rate: float, gamma: float, baseline: bool) -> np.ndarray:
+        """``(seed, quantity, evaluation)`` of one REINFORCE cell."""
+        return self.reinforce[self._position("learning_rate", learning_rate),
+                              self._position("gamma", gamma),
+                              self._position("baseline", baseline)]
+
+    def actor_critic_cell(self, learning_rate: float, gamma: float,
+                          gae_lambda: float) -> np.ndarray:
+        """``(seed, quantity, evaluation)`` of one actor-critic cell."""
+        return self.actor_critic[self._position("learning_rate", learning_rate),
+                                 self._position("gamma", gamma),
+                                 self._position("gae_lambda", gae_lambda)]
+
+
+def load_sweep() -> PGSweep:
+    """The checksum-verified sweep from ``data/pg_sweep.npz``."""
+    arrays = load_arrays("pg_sweep")
+    axes = {name: arrays[f"axis_{name}"] for name in GRID}
+    return PGSweep(axes, arrays["reinforce"], arrays["actor_critic"], arrays["steps"],
+                   arrays["seeds"])
+
+
+def solved_check(check: SolvedCheck) -> Callable[[CategoricalPolicy, int], bool]:
+    """``stop_when`` for the policy-gradient loops: ``check``'s criterion on the greedy policy.
+
+    :class:`~mini_lib.evaluation.SolvedCheck` evaluates at exact multiples of ``every``;
+    REINFORCE advances by whole episodes, so this evaluates at the first update at or past
+    each multiple, with :func:`~mini_lib.policy_gradient.policy_actor`, and appends
+    ``(step, mean return)`` to ``check.history``.
+    """
+    next_eval = [check.every]
+
+    def stop_when(policy: CategoricalPolicy, step: int) -> bool:
+        if step < next_eval[0]:
+            return False
+        next_eval[0] = (step // check.every + 1) * check.every
+        mean = float(run_episodes(policy_actor(policy), check.envs, check.seed).returns().mean())
+        check.history.append((step, mean))
+        return mean >= check.threshold
+
+    return stop_when
