@@ -1,0 +1,117 @@
+"""Chapter 05's adaptation panel: the right numbers, bad input refused, blitting = full render."""
+
+import io
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mini_lib.demos.ch05_maml import (
+    MAX_K,
+    adapt_on_task,
+    adaptation_panel,
+    compare_methods,
+    support_x,
+)
+from mini_lib.maml import SinusoidMLP, adapt, evaluate_adaptation, forward, model_params
+from mini_lib.sinusoid import held_out_tasks
+from mini_lib.widgets import _DRAWING_STYLE
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def thetas() -> dict:
+    out = {}
+    for seed, name in enumerate(("MAML", "pretrained", "from scratch")):
+        torch.manual_seed(seed)
+        out[name] = model_params(SinusoidMLP())
+    return out
+
+
+def test_adaptation_matches_the_library_step_by_step():
+    nets = thetas()
+    result = adapt_on_task(nets, alpha=0.05, steps=3, k_shot=7, amplitude=2.0, phase=0.5)
+    x = support_x()[:7]
+    y = 2.0 * torch.sin(x - 0.5)
+    grid = torch.tensor(result.grid, dtype=torch.float32).reshape(-1, 1)
+    truth = 2.0 * torch.sin(grid - 0.5)
+    assert np.allclose(result.x_support, x[:, 0].numpy())
+    assert np.allclose(result.y_support, y[:, 0].numpy())
+    for name, theta in nets.items():
+        phi = adapt(theta, x, y, 0.05, 3)
+        assert np.allclose(result.curves[name], forward(phi, grid)[:, 0].numpy(), atol=1e-5)
+        assert np.allclose(result.start[name], forward(theta, grid)[:, 0].numpy(), atol=1e-6)
+        assert result.errors[name].shape == (11,)
+        assert result.errors[name][3] == pytest.approx(
+            float(((forward(phi, grid) - truth) ** 2).mean()), rel=1e-4)
+        assert result.error(name) == result.errors[name][3]
+    zero = adapt_on_task(nets, alpha=0.05, steps=0, k_shot=7, amplitude=2.0, phase=0.5)
+    for name in nets:
+        assert np.array_equal(zero.curves[name], zero.start[name])
+
+
+def test_more_shots_add_points_instead_of_reshuffling():
+    nets = thetas()
+    five = adapt_on_task(nets, 0.01, 1, 5, 3.0, 1.0)
+    twenty = adapt_on_task(nets, 0.01, 1, MAX_K, 3.0, 1.0)
+    assert np.array_equal(twenty.x_support[:5], five.x_support)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("alpha", 0.0, "alpha must be"), ("steps", 11, "steps must be"),
+    ("k_shot", 0, "k_shot must be"), ("amplitude", 6.0, "amplitude must be"),
+    ("phase", 4.0, "phase must be"),
+])
+def test_out_of_range_values_name_the_parameter(field, value, message):
+    kwargs = dict(alpha=0.01, steps=1, k_shot=10, amplitude=3.0, phase=1.0) | {field: value}
+    with pytest.raises(ValueError, match=message):
+        adapt_on_task(thetas(), **kwargs)
+
+
+def test_an_absurd_alpha_is_reported_not_plotted_as_nan():
+    with pytest.raises(ValueError, match=r"alpha=.* far too large"):
+        adapt_on_task(thetas(), alpha=1e12, steps=10, k_shot=10, amplitude=5.0, phase=1.0)
+
+
+def test_compare_methods_is_evaluate_adaptation_per_method():
+    nets = thetas()
+    tasks = held_out_tasks(5, k_query=10)
+    errors = compare_methods(nets, tasks, alpha=0.02, max_steps=4)
+    assert set(errors) == set(nets)
+    for name, theta in nets.items():
+        assert np.array_equal(errors[name], evaluate_adaptation(theta, tasks, 0.02, 4))
+
+
+def test_panel_sliders_and_blitted_picture_equals_a_full_render():
+    panel = adaptation_panel(thetas())
+    assert set(panel.sliders) == {"alpha", "steps", "k_shot", "amplitude", "phase"}
+    panel.set(steps=4, k_shot=15, amplitude=4.0)
+    assert panel.result.steps == 4 and len(panel.result.x_support) == 15
+    assert "after 4 steps of α = 0.01 on 15 points" in panel.readout.value
+    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
+    for artist in panel.draw.dynamic_artists():
+        artist.set_animated(False)
+    full = io.BytesIO()
+    with mpl.rc_context(_DRAWING_STYLE):
+        panel.figure.savefig(full, format="png")
+    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
+    assert blitted.shape == rendered.shape
+    assert np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2)) < 0.005
+
+
+def test_panel_keeps_the_last_plot_when_alpha_explodes():
+    panel = adaptation_panel(thetas())
+    good = panel.result
+    panel.set(alpha=0.3, steps=10, amplitude=5.0)
+    if panel.error is not None:  # a diverging fit is reported in the readout ...
+        assert "far too large" in panel.error and panel.result is good
+    else:  # ... or, if it stays finite, plotted (clipped) with its huge error
+        assert np.isfinite(panel.result.errors["MAML"]).all()
