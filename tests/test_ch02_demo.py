@@ -1,15 +1,13 @@
 """Chapter 02's sweep browser: the right cell is shown, off-grid values are refused."""
 
-import io
 
-import matplotlib as mpl
 import numpy as np
 import pytest
-from PIL import Image
+from blit_check import blit_mismatch
 
 from mini_lib.demos.ch02_dqn import overestimation_pairs, sweep_cell, sweep_panel
 from mini_lib.dqn_sweep import GRID, DQNSweep
-from mini_lib.widgets import _DRAWING_STYLE, Choice
+from mini_lib.widgets import Choice
 
 
 def synthetic_sweep() -> DQNSweep:
@@ -51,15 +49,7 @@ def test_panel_browses_the_sweep_and_blits_the_same_picture_as_a_full_render():
     panel.set(learning_rate=2.3e-4, double_dqn=True)
     assert panel.result.scores[0, 0] == pytest.approx(10 * 1 + 1 + 0.1)  # γ 0.99, C 32: index 1
     assert "solved (≥ 475) by 0 of 3 seeds" in panel.readout.value
-    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
-    for artist in panel.draw.dynamic_artists():
-        artist.set_animated(False)
-    full = io.BytesIO()
-    with mpl.rc_context(_DRAWING_STYLE):
-        panel.figure.savefig(full, format="png")
-    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
-    assert blitted.shape == rendered.shape
-    assert np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2)) < 0.005
+    assert blit_mismatch(panel) < 0.005
 
 
 def test_choice_refuses_a_default_that_is_not_an_option():

@@ -1,12 +1,10 @@
 """Chapter 03's panels: the sweep browser shows the right cell, the live variance demo is
 correct (a baseline lowers the variance, a batch of B episodes divides it by B) and fast."""
 
-import io
 
-import matplotlib as mpl
 import numpy as np
 import pytest
-from PIL import Image
+from blit_check import blit_mismatch
 
 from mini_lib.demos.ch03_policy_gradient import (
     BASELINES,
@@ -17,7 +15,6 @@ from mini_lib.demos.ch03_policy_gradient import (
     variance_panel,
 )
 from mini_lib.pg_sweep import GRID, QUANTITIES, PGSweep
-from mini_lib.widgets import _DRAWING_STYLE
 
 
 def synthetic_sweep() -> PGSweep:
@@ -50,26 +47,13 @@ def test_off_grid_values_are_refused_with_the_grid():
                    gae_lambda=0.95)
 
 
-def blitted_and_full_render(panel):
-    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
-    for artist in panel.draw.dynamic_artists():
-        artist.set_animated(False)
-    full = io.BytesIO()
-    with mpl.rc_context(_DRAWING_STYLE):
-        panel.figure.savefig(full, format="png")
-    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
-    return blitted, rendered
-
-
 def test_sweep_panel_browses_and_blits_the_same_picture_as_a_full_render():
     panel = sweep_panel(synthetic_sweep())
     assert set(panel.sliders) == set(GRID)
     panel.set(learning_rate=3e-4, baseline=False, gae_lambda=0.0)
     assert panel.result.reinforce[0, 0, 0] == pytest.approx(10.0)  # γ 0.99 is index 1
     assert "baseline off" in panel.readout.value and "λ = 0" in panel.readout.value
-    blitted, rendered = blitted_and_full_render(panel)
-    assert blitted.shape == rendered.shape
-    assert np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2)) < 0.005
+    assert blit_mismatch(panel) < 0.005
 
 
 def test_a_baseline_lowers_the_variance_and_batches_divide_it():
@@ -102,5 +86,4 @@ def test_variance_panel_recomputes_on_a_new_gamma_and_blits_correctly():
     assert set(panel.sliders) == {"batch_size", "baseline", "gamma"}
     panel.set(gamma=0.8, baseline=BASELINES[2], batch_size=64)  # new γ: a full recompute
     assert "batch of 64, baseline V(s)" in panel.readout.value
-    blitted, rendered = blitted_and_full_render(panel)
-    assert np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2)) < 0.005
+    assert blit_mismatch(panel) < 0.005

@@ -1,12 +1,10 @@
 """Chapter 05's adaptation panel: the right numbers, bad input refused, blitting = full render."""
 
-import io
 
-import matplotlib as mpl
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from blit_check import blit_mismatch
 
 from mini_lib.demos.ch05_maml import (
     MAX_K,
@@ -17,7 +15,6 @@ from mini_lib.demos.ch05_maml import (
 )
 from mini_lib.maml import SinusoidMLP, adapt, evaluate_adaptation, forward, model_params
 from mini_lib.sinusoid import held_out_tasks
-from mini_lib.widgets import _DRAWING_STYLE
 
 
 @pytest.fixture(autouse=True)
@@ -96,15 +93,7 @@ def test_panel_sliders_and_blitted_picture_equals_a_full_render():
     panel.set(steps=4, k_shot=15, amplitude=4.0)
     assert panel.result.steps == 4 and len(panel.result.x_support) == 15
     assert "after 4 steps of α = 0.01 on 15 points" in panel.readout.value
-    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
-    for artist in panel.draw.dynamic_artists():
-        artist.set_animated(False)
-    full = io.BytesIO()
-    with mpl.rc_context(_DRAWING_STYLE):
-        panel.figure.savefig(full, format="png")
-    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
-    assert blitted.shape == rendered.shape
-    assert np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2)) < 0.005
+    assert blit_mismatch(panel) < 0.005
 
 
 def test_panel_keeps_the_last_plot_when_alpha_explodes():

@@ -1,13 +1,11 @@
 """Slider panels driven programmatically, as a learner's clicks would drive them."""
 
-import io
 import math
 
 import ipywidgets as widgets
-import matplotlib as mpl
 import numpy as np
 import pytest
-from PIL import Image
+from blit_check import blit_mismatch
 
 from mini_lib.demos.ch00_mapping import (
     discounting,
@@ -17,7 +15,6 @@ from mini_lib.demos.ch00_mapping import (
 )
 from mini_lib.demos.ch01_q_learning import cliff_panel
 from mini_lib.widgets import (
-    _DRAWING_STYLE,
     Slider,
     SliderPanel,
     gamma_slider,
@@ -133,15 +130,7 @@ def test_blitted_redraw_shows_the_same_picture_as_a_full_render(make_panel, move
     """Blitting redraws only the changing artists; the picture must not lose anything."""
     panel = make_panel()
     panel.set(**move)  # a second redraw takes the blitting path
-    blitted = np.asarray(Image.open(io.BytesIO(panel.png)).convert("RGB"), dtype=float)
-    for artist in panel.draw.dynamic_artists():
-        artist.set_animated(False)
-    full = io.BytesIO()
-    with mpl.rc_context(_DRAWING_STYLE):
-        panel.figure.savefig(full, format="png")
-    rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
-    assert blitted.shape == rendered.shape
-    differing = np.mean(np.any(np.abs(blitted - rendered) > 8, axis=2))
+    differing = blit_mismatch(panel)
     assert differing < 0.005, f"{differing:.2%} of pixels differ from a full render"
 
 
