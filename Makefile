@@ -55,10 +55,12 @@ lock: setup  ## rewrite constraints.txt from the current .venv (after a delibera
 	mv constraints.new constraints.txt
 	@echo "constraints.txt rewritten; now update the pins in environment.yml (tests check them)"
 
-bench: setup  ## timing benchmarks (slider redraws, tabular reproductions, DQN over 5 seeds)
+bench: setup  ## timing benchmarks (slider redraws, tabular, DQN and PG over 5 seeds, MAML speed)
 	$(PY) benchmarks/slider_redraw.py
 	$(PY) benchmarks/tabular_speed.py
 	$(PY) benchmarks/dqn_seeds.py
+	$(PY) benchmarks/pg_seeds.py
+	$(PY) benchmarks/maml_speed.py
 
 bench-peer: setup  ## mini_lib DQN vs Stable-Baselines3 DQN (installs the optional [peer] extra)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[peer]"
