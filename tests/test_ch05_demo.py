@@ -17,14 +17,6 @@ from mini_lib.maml import SinusoidMLP, adapt, evaluate_adaptation, forward, mode
 from mini_lib.sinusoid import held_out_tasks
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def thetas() -> dict:
     out = {}
     for seed, name in enumerate(("MAML", "pretrained", "from scratch")):

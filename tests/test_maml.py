@@ -28,15 +28,6 @@ from mini_lib.maml import (
 from mini_lib.sinusoid import held_out_tasks, sample_tasks, sinusoid
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run ~3x faster on one thread than on two (no sync per small op)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(seed: int = 0, dtype=torch.float64) -> tuple[SinusoidMLP, dict[str, torch.Tensor]]:
     torch.manual_seed(seed)
     model = SinusoidMLP(hidden=(4, 4)).to(dtype)

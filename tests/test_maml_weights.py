@@ -10,14 +10,6 @@ from mini_lib.sinusoid import held_out_tasks
 from mini_lib.sweeps import GENERATORS, manifest_entry
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def weights():
     return load_weights()
