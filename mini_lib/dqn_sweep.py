@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from mini_lib.checks import DivergenceError
 from mini_lib.dqn import CARTPOLE_FAST, DQNConfig, train_dqn
 from mini_lib.evaluation import value_vs_return
-from mini_lib.sweeps import load_arrays
+from mini_lib.sweeps import axis_index, load_arrays, run_jobs
 
 __all__ = [
     "ABLATIONS",
@@ -104,19 +102,12 @@ def _run(job: tuple[dict, int]) -> np.ndarray:
     return run_curve(sweep_config(**changes), seed)
 
 
-def _run_all(jobs: list[tuple[dict, int]], workers: int, desc: str) -> list[np.ndarray]:
-    if workers <= 1:
-        return [_run(job) for job in tqdm(jobs, desc=desc)]
-    with get_context("spawn").Pool(workers) as pool:
-        return list(tqdm(pool.imap(_run, jobs), total=len(jobs), desc=desc))
-
-
 def generate_sweep(workers: int = 2) -> tuple[dict[str, np.ndarray], str]:
     """Run every grid cell for every seed (108 runs; about 20 min on 2 quiet cores)."""
     names = list(GRID)
     cells = list(itertools.product(*GRID.values()))
     jobs = [(dict(zip(names, cell, strict=True)), seed) for cell in cells for seed in SEEDS]
-    curves = np.array(_run_all(jobs, workers, "DQN sweep"))
+    curves = np.array(run_jobs(_run, jobs, workers, "DQN sweep"))
     shape = (*(len(v) for v in GRID.values()), len(SEEDS), 3, BUDGET // EVAL_EVERY)
     arrays = {f"axis_{name}": np.array(values, dtype=float) for name, values in GRID.items()}
     arrays |= {"curves": curves.reshape(shape), "seeds": np.array(SEEDS),
@@ -130,7 +121,7 @@ def generate_sweep(workers: int = 2) -> tuple[dict[str, np.ndarray], str]:
 def generate_ablations(workers: int = 2) -> tuple[dict[str, np.ndarray], str]:
     """The base settings without target network and/or replay, every seed (12 runs)."""
     jobs = [(changes, seed) for _, changes in ABLATIONS for seed in SEEDS]
-    curves = np.array(_run_all(jobs, workers, "DQN ablations"))
+    curves = np.array(run_jobs(_run, jobs, workers, "DQN ablations"))
     arrays = {"labels": np.array([label for label, _ in ABLATIONS]),
               "curves": curves.reshape(len(ABLATIONS), len(SEEDS), 3, -1),
               "seeds": np.array(SEEDS),
@@ -150,15 +141,7 @@ class DQNSweep:
 
     def index(self, **values) -> tuple[int, ...]:
         """Grid indices of a cell; ValueError naming the axis if a value is not on the grid."""
-        index = []
-        for name, axis in self.axes.items():
-            value = float(values[name])
-            hits = np.flatnonzero(np.isclose(axis, value))
-            if hits.size == 0:
-                raise ValueError(f"{name} must be one of the swept values "
-                                 f"{axis.tolist()}, got {values[name]}")
-            index.append(int(hits[0]))
-        return tuple(index)
+        return tuple(axis_index(name, axis, values[name]) for name, axis in self.axes.items())
 
     def cell(self, **values) -> np.ndarray:
         """``(seed, quantity, evaluation)`` curves of one grid cell."""

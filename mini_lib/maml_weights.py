@@ -22,14 +22,13 @@ regenerates a short prefix and compares it with the stored meta-loss curve. Stor
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import asdict
 
 import torch
 
 from mini_lib.maml import AdaptationCheck, MAMLConfig, Params, SinusoidMLP, model_params, train_meta
 from mini_lib.sinusoid import held_out_tasks
-from mini_lib.sweeps import load_tensors
+from mini_lib.sweeps import load_tensors, run_jobs
 
 __all__ = ["CHECK_EVERY", "NAME", "RUNS", "SEED", "generate", "load_weights", "method_params",
            "scratch_params", "train_run"]
@@ -77,11 +76,7 @@ def _scratch() -> dict[str, torch.Tensor]:
 def generate(workers: int = 1) -> tuple[dict[str, torch.Tensor], str]:
     """Train the four methods (``workers`` processes) → ``(tensors, description)``."""
     methods = list(RUNS)
-    if workers > 1:
-        with multiprocessing.get_context("spawn").Pool(min(workers, len(methods))) as pool:
-            parts = pool.map(train_run, methods)
-    else:
-        parts = [train_run(method) for method in methods]
+    parts = run_jobs(train_run, methods, workers, "meta-training")
     tensors = _scratch()
     for part in parts:
         tensors |= part

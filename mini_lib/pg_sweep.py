@@ -18,12 +18,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from mini_lib.checks import DivergenceError
 from mini_lib.evaluation import SolvedCheck, run_episodes
@@ -35,7 +33,7 @@ from mini_lib.policy_gradient import (
     train_actor_critic,
     train_reinforce,
 )
-from mini_lib.sweeps import load_arrays
+from mini_lib.sweeps import axis_index, load_arrays, run_jobs
 
 __all__ = [
     "BUDGET",
@@ -151,11 +149,7 @@ def _run(job: tuple[str, dict, int]) -> np.ndarray:
 def generate_sweep(workers: int = 2) -> tuple[dict[str, np.ndarray], str]:
     """Every grid cell for every seed (135 runs; 7 min with 2 workers on 2 cores)."""
     jobs = _jobs()
-    if workers <= 1:
-        curves = [_run(job) for job in tqdm(jobs, desc="PG sweep")]
-    else:
-        with get_context("spawn").Pool(workers) as pool:
-            curves = list(tqdm(pool.imap(_run, jobs), total=len(jobs), desc="PG sweep"))
+    curves = run_jobs(_run, jobs, workers, "PG sweep")
     n_lr, n_gamma = len(GRID["learning_rate"]), len(GRID["gamma"])
     n_b, n_lam, n_seeds = len(GRID["baseline"]), len(GRID["gae_lambda"]), len(SEEDS)
     per_cell = (n_b + n_lam) * n_seeds
@@ -185,12 +179,7 @@ class PGSweep:
     seeds: np.ndarray
 
     def _position(self, name: str, value) -> int:
-        axis = self.axes[name]
-        hits = np.flatnonzero(np.isclose(axis, float(value)))
-        if hits.size == 0:
-            raise ValueError(f"{name} must be one of the swept values {axis.tolist()}, "
-                             f"got {value}")
-        return int(hits[0])
+        return axis_index(name, self.axes[name], value)
 
     def reinforce_cell(self, learning_rate: float, gamma: float, baseline: bool) -> np.ndarray:
         """``(seed, quantity, evaluation)`` of one REINFORCE cell."""

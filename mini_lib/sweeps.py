@@ -20,17 +20,23 @@ import hashlib
 import importlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 __all__ = [
     "DATA_DIR",
     "GENERATORS",
+    "axis_index",
     "load_arrays",
     "load_tensors",
     "manifest_entry",
+    "run_jobs",
     "save_arrays",
     "save_tensors",
     "sha256",
@@ -46,6 +52,29 @@ GENERATORS: dict[str, str] = {
     "pg_sweep": "mini_lib.pg_sweep:generate_sweep",
     "maml_weights": "mini_lib.maml_weights:generate",
 }
+
+
+def run_jobs(function: Callable[[Any], Any], jobs: Sequence, workers: int,
+             desc: str) -> list:
+    """``[function(job) for job in jobs]`` with a progress bar, in ``workers`` processes.
+
+    Processes are spawned (not forked), so each worker imports ``mini_lib`` afresh and its
+    torch state is clean; ``function`` must be a module-level function. Results keep the
+    order of ``jobs``.
+    """
+    if workers <= 1:
+        return [function(job) for job in tqdm(jobs, desc=desc)]
+    with get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+        return list(tqdm(pool.imap(function, jobs), total=len(jobs), desc=desc))
+
+
+def axis_index(name: str, axis: np.ndarray, value: float) -> int:
+    """Position of ``value`` on a stored sweep axis; ValueError naming the axis if absent."""
+    hits = np.flatnonzero(np.isclose(axis, float(value)))
+    if hits.size == 0:
+        raise ValueError(f"{name} must be one of the swept values {axis.tolist()}, "
+                         f"got {value}")
+    return int(hits[0])
 
 
 def sha256(path: Path) -> str:

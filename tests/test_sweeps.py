@@ -20,9 +20,11 @@ from mini_lib.dqn_sweep import (
 from mini_lib.sweeps import (
     DATA_DIR,
     GENERATORS,
+    axis_index,
     load_arrays,
     load_tensors,
     manifest_entry,
+    run_jobs,
     save_arrays,
     save_tensors,
 )
@@ -91,3 +93,15 @@ def test_tensors_round_trip_through_weights_only_loading(tmp_path):
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(ValueError, match="does not match its manifest checksum"):
         load_tensors("weights", data_dir=tmp_path)
+
+
+def test_run_jobs_keeps_the_order_of_the_jobs_in_worker_processes():
+    assert run_jobs(abs, [-3, 1, -2], workers=2, desc="test") == [3, 1, 2]
+    assert run_jobs(abs, [-3, 1, -2], workers=1, desc="test") == [3, 1, 2]
+
+
+def test_a_value_off_the_grid_is_refused_naming_the_axis():
+    assert axis_index("gamma", np.array([0.9, 0.99]), 0.99) == 1
+    with pytest.raises(ValueError, match=r"gamma must be one of the swept values \[0.9, 0.99\], "
+                                         r"got 0.5"):
+        axis_index("gamma", np.array([0.9, 0.99]), 0.5)
