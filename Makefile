@@ -67,7 +67,7 @@ bench-peer: setup  ## mini_lib DQN vs Stable-Baselines3 DQN (installs the option
 	$(PY) benchmarks/dqn_vs_sb3.py | tee benchmarks/results/dqn_vs_sb3.md
 
 data: setup  ## regenerate a cached artefact in data/ (NAME=dqn_sweep; without NAME: list them)
-	$(PY) -m mini_lib.sweeps $(NAME)
+	$(PY) -m mini_lib.artefacts $(NAME)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from mini_lib.dqn import CARTPOLE_FAST, DQNConfig, train_dqn
+from mini_lib.deep_q.dqn import CARTPOLE_FAST, DQNConfig, train_dqn
 from mini_lib.evaluation import SolvedCheck, greedy_actor
 
 INSTALL_HINT = ('Stable-Baselines3 is an optional extra of the course. Install it with\n'

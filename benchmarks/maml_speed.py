@@ -15,17 +15,26 @@ import argparse
 import os
 import time
 
+import numpy as np
 import torch
 
-from mini_lib.maml import MAMLConfig, Params, evaluate_adaptation, train_meta
-from mini_lib.sinusoid import held_out_tasks
+from mini_lib.meta.functional import Params
+from mini_lib.meta.training import MAMLConfig, evaluate_adaptation, train_meta
+from mini_lib.tasks.sinusoid import SinusoidFamily, SinusoidTasks, batch_mse, held_out_tasks
 
-FINN = MAMLConfig()  # K = 10, α = 0.01, 1 inner step, meta-batch 25, Adam 1e-3
+FINN = MAMLConfig()  # α = 0.01, 1 inner step, meta-batch 25, Adam 1e-3
+SINUSOIDS = SinusoidFamily()  # K = 10 support and query points, a 1-40-40-1 ReLU network
+
+
+def mean_errors(params: Params, tasks: SinusoidTasks, max_steps: int = 10) -> np.ndarray:
+    """Mean query MSE over ``tasks`` after 0…``max_steps`` steps of α = 0.01."""
+    return evaluate_adaptation(params, batch_mse, tasks.support, tasks.query, 0.01,
+                               max_steps).mean(axis=0)
 
 
 def iterations_per_second(iterations: int, vectorized: bool) -> tuple[float, Params]:
     config = MAMLConfig(iterations=iterations, vectorized=vectorized)
-    result = train_meta(config, seed=0)
+    result = train_meta(config, SINUSOIDS, seed=0)
     return iterations / result.seconds, result.params
 
 
@@ -42,7 +51,7 @@ class Progress:
     def __call__(self, params: Params, iteration: int) -> bool:
         if iteration % self.every:
             return False
-        errors = evaluate_adaptation(params, self.tasks, alpha=0.01, max_steps=10).mean(axis=0)
+        errors = mean_errors(params, self.tasks)
         seconds = time.perf_counter() - self.start
         self.history.append((iteration, seconds, errors[1], errors[10]))
         print(f"{iteration:>9} {seconds:>7.1f} {errors[0]:>7.3f} {errors[1]:>7.3f} "
@@ -77,7 +86,7 @@ def main() -> None:
           f"budget {args.budget:.0f} s")
     print(f"{'iteration':>9} {'wall s':>7} {'0 step':>7} {'1 step':>7} {'10 step':>7}")
     progress = Progress(args.every, args.target, args.budget)
-    result = train_meta(FINN, seed=0, stop_when=progress)
+    result = train_meta(FINN, SINUSOIDS, seed=0, stop_when=progress)
     if progress.reached:
         iteration, seconds = progress.reached
         print(f"reached 1-step MSE <= {args.target} after {iteration} iterations, {seconds:.1f} s "
@@ -87,8 +96,8 @@ def main() -> None:
 
     # The baseline it is compared with: one network fitted to all tasks, same evaluation.
     start = time.perf_counter()
-    baseline = train_meta(MAMLConfig(method="pretrain", iterations=5_000), seed=0)
-    errors = evaluate_adaptation(baseline.params, held_out_tasks(200), 0.01, 10).mean(axis=0)
+    baseline = train_meta(MAMLConfig(method="pretrain", iterations=5_000), SINUSOIDS, seed=0)
+    errors = mean_errors(baseline.params, held_out_tasks(200))
     print(f"\npretrained baseline, 5000 iterations in {time.perf_counter() - start:.1f} s: MSE "
           f"{errors[0]:.3f} / {errors[1]:.3f} / {errors[10]:.3f} after 0 / 1 / 10 steps")
     print(f"load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -16,15 +16,16 @@ import time
 import numpy as np
 from matplotlib.figure import Figure
 
-from mini_lib import seed_everything, use_course_style
+from mini_lib import seed_everything
+from mini_lib.artefacts.dqn_sweep import load_sweep as load_dqn_sweep
+from mini_lib.artefacts.maml_weights import load_weights, method_params, scratch_params
+from mini_lib.artefacts.pg_sweep import GRID as PG_GRID
+from mini_lib.artefacts.pg_sweep import load_sweep as load_pg_sweep
 from mini_lib.demos import ch00_mapping as ch00
 from mini_lib.demos import ch02_dqn as ch02
 from mini_lib.demos import ch03_policy_gradient as ch03
 from mini_lib.demos import ch05_maml as ch05
-from mini_lib.dqn_sweep import load_sweep as load_dqn_sweep
-from mini_lib.maml_weights import load_weights, method_params, scratch_params
-from mini_lib.pg_sweep import GRID as PG_GRID
-from mini_lib.pg_sweep import load_sweep as load_pg_sweep
+from mini_lib.ui.plotting import use_course_style
 
 
 def grid_positions(grid: dict[str, list]) -> list[dict]:

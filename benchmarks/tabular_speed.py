@@ -14,9 +14,10 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from mini_lib import seed_everything, use_course_style
+from mini_lib import seed_everything
 from mini_lib.demos.ch01_q_learning import cliff_panel, maximization_bias
-from mini_lib.tabular import TabularConfig, train
+from mini_lib.tabular.td_control import TabularConfig, train
+from mini_lib.ui.plotting import use_course_style
 
 
 def figure_6_4(n_runs: int, n_episodes: int, engine: str) -> tuple[float, dict[str, float]]:

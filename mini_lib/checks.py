@@ -9,7 +9,7 @@ drawing a silent NaN plot.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,7 +22,12 @@ __all__ = [
     "check_positive",
     "check_probability",
     "check_shape",
+    "check_widths",
 ]
+
+#: A message, or a function that builds it only when it is needed (a training loop checks
+#: every step, and fails at most once).
+Text = str | Callable[[], str]
 
 
 class DivergenceError(RuntimeError):
@@ -111,7 +116,34 @@ def check_shape(name: str, array: np.ndarray, shape: Sequence[int | None]) -> np
     return array
 
 
-def check_finite(name: str, value: float | np.ndarray, likely_cause: str) -> None:
-    """Stop a run whose ``value`` became NaN or inf, naming the likely cause."""
-    if not np.all(np.isfinite(np.asarray(value, dtype=float))):
-        raise DivergenceError(f"{name} is not finite ({value!r}). Likely cause: {likely_cause}")
+def check_widths(name: str, widths: Sequence[int]) -> tuple[int, ...]:
+    """Hidden-layer widths: a non-empty tuple of integers >= 1."""
+    if (not isinstance(widths, Sequence) or not widths
+            or any(isinstance(w, bool) or not isinstance(w, Integral) or w < 1 for w in widths)):
+        raise ValueError(f"{name} must be a non-empty tuple of widths >= 1, got {widths!r}")
+    return tuple(int(w) for w in widths)
+
+
+def _text(text: Text) -> str:
+    return text() if callable(text) else text
+
+
+def check_finite(what: Text, value: float | np.ndarray, likely_causes: Text | Sequence[str],
+                 *, limit: float = math.inf) -> None:
+    """Stop a run whose ``value`` became NaN or inf (or beyond ``±limit``), naming the cause.
+
+    Raises :class:`DivergenceError` with the message ``"{what}. Likely cause: {causes}."``,
+    the causes joined by ``"; or "``. ``what`` says what diverged and where (e.g. ``"DQN
+    diverged at step 66: the loss became nan"``). Pass functions instead of strings to build
+    the message only when the check fails.
+    """
+    if isinstance(value, float | int):  # the common case, once per training step: keep it cheap
+        if math.isfinite(value) and abs(value) <= limit:
+            return
+    else:
+        values = np.asarray(value, dtype=float)
+        if np.all(np.isfinite(values)) and np.all(np.abs(values) <= limit):
+            return
+    causes = likely_causes() if callable(likely_causes) else likely_causes
+    causes = [causes] if isinstance(causes, str) else list(causes)
+    raise DivergenceError(f"{_text(what)}. Likely cause: " + "; or ".join(causes) + ".")

@@ -20,20 +20,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from mini_lib.checks import check_int, check_probability
+from mini_lib.checks import check_int
+from mini_lib.returns import returns_to_go
 
 __all__ = [
+    "SOLVED_CARTPOLE",
     "Episodes",
     "SolvedCheck",
     "ValueCheck",
     "evaluate_policy",
     "greedy_actor",
-    "returns_to_go",
     "run_episodes",
     "value_vs_return",
 ]
 
 Actor = Callable[[np.ndarray], np.ndarray]
+
+#: The course's "solved" bar for CartPole-v1: mean greedy return over 20 episodes.
+SOLVED_CARTPOLE = 475.0
 
 
 def greedy_actor(q_net: nn.Module) -> Actor:
@@ -99,7 +103,7 @@ class SolvedCheck:
     every evaluation; evaluation seeds are fixed, so two networks meet the same start states.
     """
 
-    def __init__(self, env_id: str = "CartPole-v1", threshold: float = 475.0,
+    def __init__(self, env_id: str = "CartPole-v1", threshold: float = SOLVED_CARTPOLE,
                  every: int = 2_000, n_episodes: int = 20, seed: int = 10_000) -> None:
         self.every = check_int("every", every, 1)
         self.n_episodes = check_int("n_episodes", n_episodes, 1)
@@ -113,17 +117,6 @@ class SolvedCheck:
         mean = float(run_episodes(greedy_actor(q_net), self.envs, self.seed).returns().mean())
         self.history.append((step, mean))
         return mean >= self.threshold
-
-
-def returns_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
-    """``G_t = r_t + γ G_{t+1}`` for every step of one episode (``G`` after the end is 0)."""
-    gamma = check_probability("gamma", gamma)
-    out = np.zeros(len(rewards))
-    running = 0.0
-    for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * running
-        out[t] = running
-    return out
 
 
 @dataclass(frozen=True)

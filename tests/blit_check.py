@@ -6,7 +6,7 @@ import matplotlib as mpl
 import numpy as np
 from PIL import Image
 
-from mini_lib.widgets import _DRAWING_STYLE, SliderPanel
+from mini_lib.ui.widgets import DRAWING_STYLE, SliderPanel
 
 
 def blit_mismatch(panel: SliderPanel) -> float:
@@ -16,7 +16,7 @@ def blit_mismatch(panel: SliderPanel) -> float:
     for artist in panel.draw.dynamic_artists():
         artist.set_animated(False)
     full = io.BytesIO()
-    with mpl.rc_context(_DRAWING_STYLE):
+    with mpl.rc_context(DRAWING_STYLE):
         panel.figure.savefig(full, format="png")
     rendered = np.asarray(Image.open(full).convert("RGB"), dtype=float)
     assert blitted.shape == rendered.shape, "a full render has another size than the panel"

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mini_lib.demos.ch01_q_learning import cliff_experiment, cliff_panel, maximization_bias
-from mini_lib.plotting import plot_mean_and_band
+from mini_lib.ui.plotting import plot_mean_and_band
 
 
 def test_cliff_experiment_shows_safe_sarsa_and_edge_q_learning_at_epsilon_0_1():

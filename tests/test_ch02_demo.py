@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from blit_check import blit_mismatch
 
+from mini_lib.artefacts.dqn_sweep import GRID, DQNSweep
 from mini_lib.demos.ch02_dqn import overestimation_pairs, sweep_cell, sweep_panel
-from mini_lib.dqn_sweep import GRID, DQNSweep
-from mini_lib.widgets import Choice
+from mini_lib.ui.widgets import Choice
 
 
 def synthetic_sweep() -> DQNSweep:

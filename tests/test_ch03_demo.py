@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from blit_check import blit_mismatch
 
+from mini_lib.artefacts.pg_sweep import GRID, QUANTITIES, PGSweep
 from mini_lib.demos.ch03_policy_gradient import (
     BASELINES,
     BATCH_SIZES,
@@ -14,7 +15,6 @@ from mini_lib.demos.ch03_policy_gradient import (
     variance_demo,
     variance_panel,
 )
-from mini_lib.pg_sweep import GRID, QUANTITIES, PGSweep
 
 
 def synthetic_sweep() -> PGSweep:

@@ -13,15 +13,16 @@ from mini_lib.demos.ch05_maml import (
     compare_methods,
     support_x,
 )
-from mini_lib.maml import SinusoidMLP, adapt, evaluate_adaptation, forward, model_params
-from mini_lib.sinusoid import held_out_tasks
+from mini_lib.meta.functional import adapt, params_of
+from mini_lib.meta.training import evaluate_adaptation
+from mini_lib.tasks.sinusoid import SinusoidMLP, batch_mse, forward, held_out_tasks
 
 
 def thetas() -> dict:
     out = {}
     for seed, name in enumerate(("MAML", "pretrained", "from scratch")):
         torch.manual_seed(seed)
-        out[name] = model_params(SinusoidMLP())
+        out[name] = params_of(SinusoidMLP())
     return out
 
 
@@ -35,7 +36,7 @@ def test_adaptation_matches_the_library_step_by_step():
     assert np.allclose(result.x_support, x[:, 0].numpy())
     assert np.allclose(result.y_support, y[:, 0].numpy())
     for name, theta in nets.items():
-        phi = adapt(theta, x, y, 0.05, 3)
+        phi = adapt(theta, batch_mse, (x, y), 0.05, 3)
         assert np.allclose(result.curves[name], forward(phi, grid)[:, 0].numpy(), atol=1e-5)
         assert np.allclose(result.start[name], forward(theta, grid)[:, 0].numpy(), atol=1e-6)
         assert result.errors[name].shape == (11,)
@@ -45,6 +46,24 @@ def test_adaptation_matches_the_library_step_by_step():
     zero = adapt_on_task(nets, alpha=0.05, steps=0, k_shot=7, amplitude=2.0, phase=0.5)
     for name in nets:
         assert np.array_equal(zero.curves[name], zero.start[name])
+
+
+def test_the_steps_slider_picks_the_library_s_adaptation_after_that_many_steps():
+    """The panel and evaluate_adaptation share one step loop: the same errors (up to float
+    rounding: the panel vmaps over the learners, the evaluation over the tasks)."""
+    nets = thetas()
+    x = support_x()[:10]
+    y = 3.0 * torch.sin(x - 1.0)
+    grid = torch.linspace(-5, 5, 201).reshape(-1, 1)
+    truth = 3.0 * torch.sin(grid - 1.0)
+    errors = evaluate_adaptation(nets["MAML"], batch_mse, (x[None], y[None]),
+                                 (grid[None], truth[None]), 0.02, 10)[0]
+    first = adapt_on_task(nets, 0.02, 0, 10, 3.0, 1.0)
+    np.testing.assert_allclose(first.errors["MAML"], errors, rtol=1e-6)
+    for steps in (1, 4, 10):  # the slider only picks a step of the same path
+        result = adapt_on_task(nets, 0.02, steps, 10, 3.0, 1.0)
+        assert np.array_equal(result.errors["MAML"], first.errors["MAML"])
+        assert result.error("MAML") == first.errors["MAML"][steps]
 
 
 def test_more_shots_add_points_instead_of_reshuffling():
@@ -76,7 +95,8 @@ def test_compare_methods_is_evaluate_adaptation_per_method():
     errors = compare_methods(nets, tasks, alpha=0.02, max_steps=4)
     assert set(errors) == set(nets)
     for name, theta in nets.items():
-        assert np.array_equal(errors[name], evaluate_adaptation(theta, tasks, 0.02, 4))
+        expected = evaluate_adaptation(theta, batch_mse, tasks.support, tasks.query, 0.02, 4)
+        assert np.array_equal(errors[name], expected)
 
 
 def test_panel_sliders_and_blitted_picture_equals_a_full_render():

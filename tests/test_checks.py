@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from mini_lib.checks import (
     DivergenceError,
@@ -13,6 +14,7 @@ from mini_lib.checks import (
     check_positive,
     check_probability,
     check_shape,
+    check_widths,
 )
 
 
@@ -45,7 +47,28 @@ def test_rejects_bad_values_with_a_clear_message(call, message):
         call()
 
 
-def test_check_finite_names_the_likely_cause():
-    check_finite("loss", 1.0, "learning rate too high")
-    with pytest.raises(DivergenceError, match=r"loss is not finite.*learning rate too high"):
-        check_finite("loss", np.array([1.0, np.inf]), "learning rate too high")
+def test_check_finite_names_what_diverged_and_the_likely_causes():
+    check_finite("the loss", 1.0, "learning rate too high")
+    check_finite("the loss", np.array([1.0, 2.0]), "learning rate too high")
+    with pytest.raises(DivergenceError,
+                       match=r"^the loss became inf\. Likely cause: learning rate too high\.$"):
+        check_finite("the loss became inf", np.array([1.0, np.inf]), "learning rate too high")
+    with pytest.raises(DivergenceError, match=r"Likely cause: a; or b\.$"):
+        check_finite("nan", float("nan"), ["a", "b"])
+
+
+def test_check_finite_builds_its_message_only_when_it_fails():
+    def never() -> str:
+        raise AssertionError("built a message for a finite value")
+
+    check_finite(never, 3.0, never)
+    check_finite(never, torch.tensor([1.0, -2.0]), never, limit=2.0)
+    with pytest.raises(DivergenceError, match=r"^Q reached 5\. Likely cause: too big\.$"):
+        check_finite(lambda: "Q reached 5", 5.0, lambda: ["too big"], limit=2.0)
+
+
+def test_check_widths_accepts_positive_integer_tuples_only():
+    assert check_widths("hidden", (64, 32)) == (64, 32)
+    for bad in ((), (0,), (3.5,), (True,), "64"):
+        with pytest.raises(ValueError, match="hidden must be a non-empty tuple of widths >= 1"):
+            check_widths("hidden", bad)

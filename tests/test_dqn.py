@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mini_lib.checks import DivergenceError
-from mini_lib.dqn import DQNConfig, QNetwork, td_target, train_dqn
-from mini_lib.replay import ReplayBuffer, TransitionBatch
+from mini_lib.deep_q.dqn import DQNConfig, QNetwork, td_target, train_dqn
+from mini_lib.deep_q.replay import ReplayBuffer, TransitionBatch
 
 
 def test_replay_buffer_is_a_ring_that_overwrites_the_oldest():
@@ -116,7 +116,7 @@ def test_q_network_shape():
 
 
 def test_target_network_is_copied_every_c_gradient_steps(monkeypatch):
-    import mini_lib.dqn as dqn
+    import mini_lib.deep_q.dqn as dqn
 
     copies = []
     monkeypatch.setattr(dqn, "_update_target", lambda q, t, tau: copies.append(tau))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mini_lib.dynamic_programming import bellman_backup, policy_evaluation, value_iteration
 from mini_lib.envs import GridWorldEnv
+from mini_lib.tabular.dynamic_programming import bellman_backup, policy_evaluation, value_iteration
 
 
 def two_state_mdp():

@@ -9,11 +9,10 @@ from mini_lib.evaluation import (
     SolvedCheck,
     evaluate_policy,
     greedy_actor,
-    returns_to_go,
     run_episodes,
     value_vs_return,
 )
-from mini_lib.returns import discounted_return
+from mini_lib.returns import discounted_return, returns_to_go
 
 
 def lean_right_policy(observations: np.ndarray) -> np.ndarray:

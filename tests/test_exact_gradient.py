@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mini_lib.envs import GridWorldEnv
-from mini_lib.exact_gradient import (
-    TabularProblem,
+from mini_lib.envs.tabular_mdp import TabularMDP
+from mini_lib.policy_gradient.exact import (
     exact_gradient,
     objective,
     reinforce_estimates,
@@ -15,8 +15,10 @@ from mini_lib.exact_gradient import (
     total_variance,
 )
 
+GAMMA = 0.9
 
-def chain_problem(gamma: float = 0.9) -> TabularProblem:
+
+def chain_mdp() -> TabularMDP:
     """States 0-1-2 on a line, 3 is the terminal goal to the right of 2.
 
     Actions: 0 left, 1 right (each slips the other way w.p. 0.2), 2 stay and collect 0.3
@@ -36,32 +38,32 @@ def chain_problem(gamma: float = 0.9) -> TabularProblem:
     R[:, 2] += 0.3
     R[3] = 0.0
     mu = np.array([0.5, 0.3, 0.2, 0.0])
-    return TabularProblem(P, R, mu, gamma, np.array([False, False, False, True]))
+    return TabularMDP(P, R, np.array([False, False, False, True]), mu)
 
 
-def random_theta(problem: TabularProblem, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(problem.n_states, problem.n_actions))
+def random_theta(mdp: TabularMDP, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(mdp.n_states, mdp.n_actions))
 
 
 def problems():
-    return [chain_problem(), TabularProblem.from_gridworld(GridWorldEnv("4x3"), 0.9)]
+    return [chain_mdp(), GridWorldEnv("4x3").mdp]
 
 
 @pytest.mark.parametrize("problem", problems(), ids=["chain", "gridworld-4x3"])
 def test_exact_gradient_equals_central_finite_differences(problem):
     theta = random_theta(problem)
-    grad = exact_gradient(problem, theta).grad
+    grad = exact_gradient(problem, GAMMA, theta).grad
     h = 1e-5
     numeric = np.zeros_like(theta)
     for index in np.ndindex(theta.shape):
         step = np.zeros_like(theta)
         step[index] = h
-        numeric[index] = (objective(problem, theta + step) - objective(problem, theta - step)) / (
-            2 * h)
+        numeric[index] = (objective(problem, GAMMA, theta + step)
+                          - objective(problem, GAMMA, theta - step)) / (2 * h)
     np.testing.assert_allclose(grad, numeric, rtol=1e-7, atol=1e-10)
 
 
-def torch_objective(problem: TabularProblem, theta: torch.Tensor) -> torch.Tensor:
+def torch_objective(problem: TabularMDP, theta: torch.Tensor) -> torch.Tensor:
     """J(θ) = μ·V written independently in torch: V solves (I − γ P_π) V = R_π on live states."""
     live = torch.as_tensor(~problem.terminal)
     pi = torch.softmax(theta, dim=1)
@@ -69,9 +71,9 @@ def torch_objective(problem: TabularProblem, theta: torch.Tensor) -> torch.Tenso
     R = torch.as_tensor(problem.R)
     P_pi = (pi[:, :, None] * P).sum(1)[live][:, live]
     R_pi = (pi * R).sum(1)[live]
-    V = torch.linalg.solve(torch.eye(int(live.sum()), dtype=torch.float64) - problem.gamma * P_pi,
+    V = torch.linalg.solve(torch.eye(int(live.sum()), dtype=torch.float64) - GAMMA * P_pi,
                            R_pi)
-    return torch.as_tensor(problem.mu)[live] @ V
+    return torch.as_tensor(problem.initial)[live] @ V
 
 
 @pytest.mark.parametrize("problem", problems(), ids=["chain", "gridworld-4x3"])
@@ -80,17 +82,17 @@ def test_exact_gradient_equals_autograd(problem):
     theta_t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     J = torch_objective(problem, theta_t)
     J.backward()
-    result = exact_gradient(problem, theta)
+    result = exact_gradient(problem, GAMMA, theta)
     assert result.J == pytest.approx(J.item(), abs=1e-12)
     np.testing.assert_allclose(result.grad, theta_t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_theorem_parts_are_consistent():
-    problem = chain_problem()
-    result = exact_gradient(problem, random_theta(problem))
+    problem = chain_mdp()
+    result = exact_gradient(problem, GAMMA, random_theta(problem))
     # Σ_a π(a|s) A(s, a) = 0, and the visitation sums to the expected discounted episode length.
     np.testing.assert_allclose((result.pi * result.advantage).sum(1), 0.0, atol=1e-12)
-    assert result.visitation.sum() <= 1 / (1 - problem.gamma)
+    assert result.visitation.sum() <= 1 / (1 - GAMMA)
     np.testing.assert_allclose(result.grad[3], 0.0)  # θ of the terminal state does not matter
     np.testing.assert_allclose(softmax_policy(np.array([[1000.0, 1000.0]])), [[0.5, 0.5]])
 
@@ -104,11 +106,11 @@ def assert_mean_within_standard_errors(estimates, truth, k=4.0):
 
 @pytest.mark.parametrize("baseline", ["none", "constant", "value"])
 def test_reinforce_mean_matches_the_exact_gradient(baseline):
-    problem = chain_problem()
+    problem = chain_mdp()
     theta = random_theta(problem)
-    exact = exact_gradient(problem, theta)
+    exact = exact_gradient(problem, GAMMA, theta)
     b = {"none": None, "constant": -0.5, "value": exact.V}[baseline]
-    estimates = reinforce_estimates(problem, theta, 40_000, np.random.default_rng(0), b)
+    estimates = reinforce_estimates(problem, GAMMA, theta, 40_000, np.random.default_rng(0), b)
     assert estimates.shape == (40_000, 4, 3)
     assert_mean_within_standard_errors(estimates, exact.grad)
     # ... and the error is small in absolute terms, not just relative to a large variance.
@@ -116,11 +118,11 @@ def test_reinforce_mean_matches_the_exact_gradient(baseline):
 
 
 def test_value_baseline_reduces_variance_on_common_episodes():
-    problem = chain_problem()
+    problem = chain_mdp()
     theta = random_theta(problem)
-    exact = exact_gradient(problem, theta)
-    plain = reinforce_estimates(problem, theta, 20_000, np.random.default_rng(1))
-    based = reinforce_estimates(problem, theta, 20_000, np.random.default_rng(1), exact.V)
+    exact = exact_gradient(problem, GAMMA, theta)
+    plain = reinforce_estimates(problem, GAMMA, theta, 20_000, np.random.default_rng(1))
+    based = reinforce_estimates(problem, GAMMA, theta, 20_000, np.random.default_rng(1), exact.V)
     ratio = total_variance(plain) / total_variance(based)
     assert ratio > 1.5, ratio
     # Same episodes, so the difference of the means is the baseline term only: mean zero.
@@ -128,41 +130,46 @@ def test_value_baseline_reduces_variance_on_common_episodes():
 
 
 def test_reinforce_on_gridworld_matches_exact_gradient():
-    problem = TabularProblem.from_gridworld(GridWorldEnv("4x3"), 0.9)
+    problem = GridWorldEnv("4x3").mdp
     theta = random_theta(problem, seed=2) * 0.5
-    exact = exact_gradient(problem, theta)
-    estimates = reinforce_estimates(problem, theta, 10_000, np.random.default_rng(3), exact.V)
+    exact = exact_gradient(problem, GAMMA, theta)
+    estimates = reinforce_estimates(problem, GAMMA, theta, 10_000, np.random.default_rng(3),
+                                    exact.V)
     assert_mean_within_standard_errors(estimates, exact.grad)
 
 
 def test_same_seed_same_estimates_and_truncation_is_bounded():
-    problem = chain_problem()
+    problem = chain_mdp()
     theta = random_theta(problem)
-    a = reinforce_estimates(problem, theta, 50, np.random.default_rng(7))
-    b = reinforce_estimates(problem, theta, 50, np.random.default_rng(7))
+    a = reinforce_estimates(problem, GAMMA, theta, 50, np.random.default_rng(7))
+    b = reinforce_estimates(problem, GAMMA, theta, 50, np.random.default_rng(7))
     np.testing.assert_array_equal(a, b)
-    one_step = reinforce_estimates(problem, theta, 50, np.random.default_rng(7), max_steps=1)
+    one_step = reinforce_estimates(problem, GAMMA, theta, 50, np.random.default_rng(7), max_steps=1)
     assert np.all(one_step[:, 3] == 0)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("initial", "message"),
     [
-        ({"gamma": 1.0}, r"gamma must be in \[0, 1\), got 1.0"),
-        ({"mu": np.array([0.5, 0.5, 0.5, 0.0])}, "mu must be a probability distribution"),
-        ({"mu": np.ones(3) / 3}, r"mu must have shape \(4\)"),
+        (np.array([0.5, 0.5, 0.5, 0.0]), "initial must be a probability distribution"),
+        (np.ones(3) / 3, r"initial must have shape \(4\)"),
     ],
 )
-def test_problem_validation_names_the_parameter(kwargs, message):
-    base = chain_problem()
-    fields = {"P": base.P, "R": base.R, "mu": base.mu, "gamma": 0.9, "terminal": base.terminal}
+def test_mdp_validation_names_the_parameter(initial, message):
+    base = chain_mdp()
     with pytest.raises(ValueError, match=message):
-        TabularProblem(**{**fields, **kwargs})
+        TabularMDP(base.P, base.R, base.terminal, initial)
+
+
+def test_gamma_must_be_below_one():
+    problem = chain_mdp()
+    with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\), got 1.0"):
+        exact_gradient(problem, 1.0, np.zeros((4, 3)))
 
 
 def test_theta_and_episode_count_are_checked():
-    problem = chain_problem()
+    problem = chain_mdp()
     with pytest.raises(ValueError, match=r"theta must have shape \(4, 3\)"):
-        objective(problem, np.zeros((4, 2)))
+        objective(problem, GAMMA, np.zeros((4, 2)))
     with pytest.raises(ValueError, match="n_episodes must be an integer"):
-        reinforce_estimates(problem, np.zeros((4, 3)), 0, np.random.default_rng(0))
+        reinforce_estimates(problem, GAMMA, np.zeros((4, 3)), 0, np.random.default_rng(0))

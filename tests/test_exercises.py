@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mini_lib.exercises import check_bellman_backup, check_discounted_return
+from mini_lib.exercises.ch00_mapping import check_bellman_backup, check_discounted_return
 
 # -- discounted return ---------------------------------------------------------------------------
 

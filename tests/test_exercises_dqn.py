@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mini_lib.exercises_dqn import check_replay_sample, check_td_target
-from mini_lib.replay import TransitionBatch
+from mini_lib.deep_q.replay import TransitionBatch
+from mini_lib.exercises.ch02_dqn import check_replay_sample, check_td_target
 
 # -- the TD target -----------------------------------------------------------------------------
 

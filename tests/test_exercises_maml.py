@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from mini_lib.exercises_maml import check_inner_step, check_reptile_update
-from mini_lib.maml import mse
+from mini_lib.exercises.ch05_maml import check_inner_step, check_reptile_update
+from mini_lib.tasks.sinusoid import mse
 
 # -- exercise 1: the functional inner step -------------------------------------------------------
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mini_lib.exercises_pg import check_reward_to_go, check_surrogate_loss
-from mini_lib.policy_gradient import reward_to_go
+from mini_lib.exercises.ch03_policy_gradient import check_reward_to_go, check_surrogate_loss
+from mini_lib.returns import reward_to_go
 
 # -- the reward-to-go --------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mini_lib.exercises import check_epsilon_greedy, check_q_learning_update
-from mini_lib.tabular import epsilon_greedy
+from mini_lib.exercises.ch01_q_learning import check_epsilon_greedy, check_q_learning_update
+from mini_lib.tabular.td_control import epsilon_greedy
 
 # -- the Q-learning update -------------------------------------------------------------------
 

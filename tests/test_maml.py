@@ -12,26 +12,27 @@ import pytest
 import torch
 
 from mini_lib.checks import DivergenceError
-from mini_lib.maml import (
-    AdaptationCheck,
-    MAMLConfig,
+from mini_lib.meta.functional import adapt, maml_loss, meta_gradient, params_of, reptile_step
+from mini_lib.meta.training import AdaptationCheck, MAMLConfig, evaluate_adaptation, train_meta
+from mini_lib.tasks.sinusoid import (
+    SinusoidFamily,
     SinusoidMLP,
-    adapt,
-    evaluate_adaptation,
-    maml_loss,
-    meta_gradient,
-    model_params,
+    batch_mse,
+    forward,
+    held_out_tasks,
     mse,
-    reptile_step,
-    train_meta,
+    sample_tasks,
+    shape_only,
+    sinusoid,
 )
-from mini_lib.sinusoid import held_out_tasks, sample_tasks, sinusoid
+
+SINUSOIDS = SinusoidFamily()
 
 
 def tiny(seed: int = 0, dtype=torch.float64) -> tuple[SinusoidMLP, dict[str, torch.Tensor]]:
     torch.manual_seed(seed)
     model = SinusoidMLP(hidden=(4, 4)).to(dtype)
-    return model, model_params(model)
+    return model, params_of(model)
 
 
 def tasks64(n_tasks: int = 3, k_shot: int = 5, seed: int = 1):
@@ -70,7 +71,7 @@ def autograd_meta_gradient(model, tasks, alpha, steps, detach_inner):
 def test_maml_meta_gradient_matches_central_finite_differences():
     _, params = tiny()
     tasks, alpha, steps, h = tasks64(), 0.1, 2, 1e-6
-    gradient, _ = meta_gradient(params, tasks, alpha, steps)
+    gradient, _ = meta_gradient(params, batch_mse, tasks.support, tasks.query, alpha, steps)
     numeric = {}
     for name, p in params.items():
         numeric[name] = torch.zeros_like(p)
@@ -80,18 +81,20 @@ def test_maml_meta_gradient_matches_central_finite_differences():
                 shifted = dict(params)
                 shifted[name] = p.clone()
                 shifted[name][index] += sign * h
-                values.append(maml_loss(shifted, tasks, alpha, steps).item())
+                values.append(maml_loss(shifted, batch_mse, tasks.support, tasks.query, alpha,
+                                        steps).item())
             numeric[name][index] = (values[0] - values[1]) / (2 * h)
     assert relative_error(gradient, numeric) < 1e-5
     # ... and the second-order term matters here, so the test would catch a first-order bug.
-    first_order, _ = meta_gradient(params, tasks, alpha, steps, first_order=True)
+    first_order, _ = meta_gradient(params, batch_mse, tasks.support, tasks.query, alpha, steps,
+                                   first_order=True)
     assert relative_error(first_order, numeric) > 1e-2
 
 
 def test_maml_meta_gradient_matches_plain_autograd_through_the_inner_steps():
     model, params = tiny()
     tasks = tasks64()
-    gradient, _ = meta_gradient(params, tasks, 0.1, 3)
+    gradient, _ = meta_gradient(params, batch_mse, tasks.support, tasks.query, 0.1, 3)
     reference = autograd_meta_gradient(model, tasks, 0.1, 3, detach_inner=False)
     assert relative_error(gradient, reference) < 1e-12
 
@@ -101,12 +104,14 @@ def test_maml_meta_gradient_matches_plain_autograd_through_the_inner_steps():
 def test_first_order_gradient_equals_second_order_one_with_inner_gradient_detached():
     model, params = tiny()
     tasks = tasks64()
-    first_order, _ = meta_gradient(params, tasks, 0.1, 2, first_order=True)
+    first_order, _ = meta_gradient(params, batch_mse, tasks.support, tasks.query, 0.1, 2,
+                                   first_order=True)
     reference = autograd_meta_gradient(model, tasks, 0.1, 2, detach_inner=True)
     assert relative_error(first_order, reference) < 1e-12
     # With one inner step it is the plain gradient of the query loss at the adapted φ.
-    first_order, _ = meta_gradient(params, tasks[0], 0.1, 1, first_order=True)
-    phi = adapt(params, tasks.x_support[0], tasks.y_support[0], 0.1, 1)
+    first_order, _ = meta_gradient(params, batch_mse, tasks[0].support, tasks[0].query, 0.1, 1,
+                                   first_order=True)
+    phi = adapt(params, batch_mse, (tasks.x_support[0], tasks.y_support[0]), 0.1, 1)
     at_phi = torch.func.grad(mse)(phi, tasks.x_query[0], tasks.y_query[0])
     assert relative_error(first_order, at_phi) < 1e-12
 
@@ -117,7 +122,8 @@ def test_zero_inner_steps_gives_the_joint_training_gradient():
     model, params = tiny()
     tasks = tasks64(n_tasks=4)
     for first_order in (False, True):
-        gradient, loss = meta_gradient(params, tasks, 0.1, 0, first_order=first_order)
+        gradient, loss = meta_gradient(params, batch_mse, tasks.support, tasks.query, 0.1, 0,
+                                       first_order=first_order)
         model.zero_grad()
         joint = ((model(tasks.x_query) - tasks.y_query) ** 2).mean()  # all tasks, one network
         joint.backward()
@@ -132,9 +138,9 @@ def test_zero_inner_steps_gives_the_joint_training_gradient():
 def test_vmapped_meta_gradient_equals_a_loop_over_tasks(first_order):
     _, params = tiny()
     tasks = tasks64(n_tasks=5)
-    vectorized, loss_v = meta_gradient(params, tasks, 0.05, 2, first_order=first_order)
-    looped, loss_l = meta_gradient(params, tasks, 0.05, 2, first_order=first_order,
-                                   vectorized=False)
+    batches = (batch_mse, tasks.support, tasks.query, 0.05, 2)
+    vectorized, loss_v = meta_gradient(params, *batches, first_order=first_order)
+    looped, loss_l = meta_gradient(params, *batches, first_order=first_order, vectorized=False)
     assert loss_v.item() == pytest.approx(loss_l.item(), rel=1e-12)
     assert relative_error(vectorized, looped) < 1e-12
 
@@ -144,14 +150,17 @@ def test_vmapped_meta_gradient_equals_a_loop_over_tasks(first_order):
 def test_reptile_with_one_step_and_epsilon_one_lands_on_phi():
     _, params = tiny()
     tasks = tasks64(n_tasks=3)
-    phis = [adapt(params, tasks.x_support[i], tasks.y_support[i], 0.1, 1) for i in range(3)]
-    updated, _ = reptile_step(params, tasks[1], 0.1, 1, epsilon=1.0)
+    phis = [adapt(params, batch_mse, (tasks.x_support[i], tasks.y_support[i]), 0.1, 1)
+            for i in range(3)]
+    updated, _ = reptile_step(params, batch_mse, tasks[1].support, tasks[1].query, 0.1, 1,
+                              epsilon=1.0)
     assert relative_error(updated, phis[1]) < 1e-12
     # Several tasks: θ + ε·mean(φ − θ), here with ε = 1 the mean of the φ's, with ε = ½ halfway.
     mean_phi = {name: torch.stack([phi[name] for phi in phis]).mean(0) for name in params}
-    updated, _ = reptile_step(params, tasks, 0.1, 1, epsilon=1.0)
+    updated, _ = reptile_step(params, batch_mse, tasks.support, tasks.query, 0.1, 1, epsilon=1.0)
     assert relative_error(updated, mean_phi) < 1e-12
-    halfway, _ = reptile_step(params, tasks, 0.1, 1, epsilon=0.5)
+    halfway, _ = reptile_step(params, batch_mse, tasks.support, tasks.query, 0.1, 1,
+                              epsilon=0.5)
     expected = {name: (params[name] + mean_phi[name]) / 2 for name in params}
     assert relative_error(halfway, expected) < 1e-12
 
@@ -160,12 +169,19 @@ def test_reptile_with_one_step_and_epsilon_one_lands_on_phi():
 
 @pytest.mark.parametrize(("field", "value"), [
     ("alpha", 0.0), ("alpha", -0.01), ("inner_steps", -1), ("inner_steps", 1.5),
-    ("k_shot", 0), ("meta_batch_size", 0), ("outer_lr", 0.0), ("iterations", 0),
-    ("method", "maml2"), ("hidden", ()),
+    ("meta_batch_size", 0), ("outer_lr", 0.0), ("iterations", 0), ("method", "maml2"),
 ])
 def test_config_rejects_bad_values_naming_the_parameter(field, value):
     with pytest.raises(ValueError, match=f"^{field} must") as error:
         MAMLConfig(**{field: value})
+    assert repr(value) in str(error.value) or str(value) in str(error.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("k_shot", 0), ("k_shot", 2.5), ("hidden", ()),
+                                              ("hidden", (40, 0))])
+def test_family_rejects_bad_values_naming_the_parameter(field, value):
+    with pytest.raises(ValueError, match=f"^{field} must") as error:
+        SinusoidFamily(**{field: value})
     assert repr(value) in str(error.value) or str(value) in str(error.value)
 
 
@@ -175,7 +191,7 @@ def test_zero_inner_steps_is_a_valid_config():
 
 def test_a_huge_inner_step_stops_with_divergence_error_naming_alpha():
     with pytest.raises(DivergenceError, match="alpha=1e\\+15 too large"):
-        train_meta(MAMLConfig(alpha=1e15, iterations=5, meta_batch_size=2))
+        train_meta(MAMLConfig(alpha=1e15, iterations=5, meta_batch_size=2), SINUSOIDS)
 
 
 # (7) the task distribution ----------------------------------------------------------------
@@ -219,12 +235,13 @@ def test_sampler_is_reproducible_and_held_out_tasks_are_fixed():
 def test_evaluation_records_the_query_error_after_each_adaptation_step():
     _, params = tiny()
     tasks = tasks64(n_tasks=4)
-    errors = evaluate_adaptation(params, tasks, alpha=0.05, max_steps=3)
+    errors = evaluate_adaptation(params, batch_mse, tasks.support, tasks.query, alpha=0.05,
+                                 max_steps=3)
     assert errors.shape == (4, 4)
     for i in range(4):
         assert errors[i, 0] == pytest.approx(mse(params, tasks.x_query[i],
                                                  tasks.y_query[i]).item(), rel=1e-12)
-        phi = adapt(params, tasks.x_support[i], tasks.y_support[i], 0.05, 3)
+        phi = adapt(params, batch_mse, (tasks.x_support[i], tasks.y_support[i]), 0.05, 3)
         assert errors[i, 3] == pytest.approx(mse(phi, tasks.x_query[i],
                                                  tasks.y_query[i]).item(), rel=1e-10)
 
@@ -234,24 +251,50 @@ def test_evaluation_records_the_query_error_after_each_adaptation_step():
 def test_short_maml_run_makes_adaptation_clearly_reduce_the_error():
     tasks = held_out_tasks(100, k_query=50)
     config = MAMLConfig(iterations=300, meta_batch_size=10, outer_lr=3e-3)
-    check = AdaptationCheck(tasks, every=150)
-    result = train_meta(config, seed=1, stop_when=check)
+    check = AdaptationCheck(batch_mse, tasks.support, tasks.query, every=150)
+    result = train_meta(config, SINUSOIDS, seed=1, stop_when=check)
     assert len(result.losses) == 300 and [i for i, _ in check.history] == [150, 300]
-    errors = evaluate_adaptation(result.params, tasks, alpha=0.01, max_steps=10).mean(axis=0)
+    errors = evaluate_adaptation(result.params, batch_mse, tasks.support, tasks.query, alpha=0.01,
+                                 max_steps=10).mean(axis=0)
     assert errors[1] < 0.75 * errors[0]  # measured 1.7 vs 2.7
     assert errors[10] < 0.5 * errors[0]  # measured 1.0
     assert check.history[-1][1] == pytest.approx(errors[1])
     # Without meta-training the same step barely helps.
-    untrained = evaluate_adaptation(model_params(SinusoidMLP()), tasks, 0.01, 1).mean(axis=0)
+    untrained = evaluate_adaptation(params_of(SinusoidMLP()), batch_mse, tasks.support,
+                                    tasks.query, 0.01, 1).mean(axis=0)
     assert untrained[1] > 0.85 * untrained[0]
 
 
 @pytest.mark.parametrize("method", ["fomaml", "reptile", "pretrain"])
 def test_every_method_trains_and_can_stop_early(method):
     tasks = held_out_tasks(20, k_query=20)
-    check = AdaptationCheck(tasks, every=5, threshold=math.inf)
+    check = AdaptationCheck(batch_mse, tasks.support, tasks.query, every=5, threshold=math.inf)
     config = MAMLConfig(method=method, iterations=50, meta_batch_size=5, inner_steps=2,
                         outer_lr=0.1 if method == "reptile" else 1e-3)
-    result = train_meta(config, stop_when=check)
+    result = train_meta(config, SinusoidFamily(k_shot=5, hidden=(20,)), stop_when=check)
     assert result.stopped_at == 5 and len(result.losses) == 5
     assert all(math.isfinite(loss) for loss in result.losses)
+
+
+# (9) the network and its parameter-dict evaluation -----------------------------------------
+
+def test_the_network_keeps_its_parameter_names():
+    model = SINUSOIDS.make_model()  # the stored weights' keys are net.0.weight … net.4.bias
+    assert [name for name, _ in model.named_parameters()] == [
+        f"net.{i}.{kind}" for i in (0, 2, 4) for kind in ("weight", "bias")]
+    assert isinstance(model.net[1], torch.nn.ReLU)
+
+
+def test_parameter_dict_evaluation_equals_the_module_and_draws_no_random_numbers():
+    model, params = tiny()
+    x = torch.linspace(-5, 5, 9, dtype=torch.float64).reshape(-1, 1)
+    y = torch.sin(x)
+    state = torch.get_rng_state()
+    shape_only.cache_clear()
+    torch.testing.assert_close(forward(params, x), model(x), rtol=0, atol=0)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert mse(params, x, y).item() == ((model(x) - y) ** 2).mean().item()
+    assert SINUSOIDS.loss(params, (x, y)).item() == mse(params, x, y).item()
+    support, query = SinusoidFamily(k_shot=3).sample(4, np.random.default_rng(0))
+    tasks = sample_tasks(4, 3, np.random.default_rng(0))
+    assert torch.equal(support[0], tasks.x_support) and torch.equal(query[1], tasks.y_query)

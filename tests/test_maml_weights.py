@@ -4,10 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from mini_lib.maml import evaluate_adaptation
-from mini_lib.maml_weights import RUNS, load_weights, method_params, scratch_params, train_run
-from mini_lib.sinusoid import held_out_tasks
-from mini_lib.sweeps import GENERATORS, manifest_entry
+from mini_lib.artefacts import maml_weights
+from mini_lib.artefacts.__main__ import GENERATORS
+from mini_lib.artefacts.maml_weights import (
+    FAMILY,
+    RUNS,
+    load_weights,
+    method_params,
+    scratch_params,
+    train_run,
+)
+from mini_lib.artefacts.store import manifest_entry
+from mini_lib.meta.functional import params_of
+from mini_lib.meta.training import evaluate_adaptation
+from mini_lib.tasks.sinusoid import batch_mse, held_out_tasks
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +26,8 @@ def weights():
 
 
 def test_registered_and_listed_in_the_manifest():
-    assert GENERATORS["maml_weights"] == "mini_lib.maml_weights:generate"
-    assert manifest_entry("maml_weights")["command"] == "python -m mini_lib.sweeps maml_weights"
+    assert GENERATORS["maml_weights"] is maml_weights.generate
+    assert manifest_entry("maml_weights")["command"] == "python -m mini_lib.artefacts maml_weights"
 
 
 def test_every_method_is_stored_with_its_curves(weights):
@@ -34,11 +44,22 @@ def test_every_method_is_stored_with_its_curves(weights):
         method_params(weights, "maml2")
 
 
+def test_the_from_scratch_network_is_the_family_s_seeded_initialisation(weights):
+    torch.manual_seed(maml_weights.SEED)
+    fresh = params_of(FAMILY.make_model())
+    stored = scratch_params(weights)
+    assert fresh.keys() == stored.keys()
+    assert all(torch.equal(fresh[name], stored[name]) for name in fresh)
+
+
 def test_stored_weights_reproduce_finn_et_al_on_1000_held_out_tasks(weights):
     tasks = held_out_tasks(1000)
-    maml = evaluate_adaptation(method_params(weights, "maml"), tasks, 0.01, 10).mean(axis=0)
-    pretrained = evaluate_adaptation(method_params(weights, "pretrain"), tasks, 0.01,
-                                     10).mean(axis=0)
+
+    def curve(method: str) -> np.ndarray:
+        return evaluate_adaptation(method_params(weights, method), batch_mse, tasks.support,
+                                   tasks.query, 0.01, 10).mean(axis=0)
+
+    maml, pretrained = curve("maml"), curve("pretrain")
     assert maml[1] <= 0.5 and maml[10] <= 0.3
     assert pretrained[10] >= 1.0
 

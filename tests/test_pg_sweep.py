@@ -4,8 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from mini_lib.evaluation import SolvedCheck
-from mini_lib.pg_sweep import (
+from mini_lib.artefacts.pg_sweep import (
     BUDGET,
     EVAL_EVERY,
     GRID,
@@ -13,10 +12,11 @@ from mini_lib.pg_sweep import (
     SEEDS,
     load_sweep,
     run_curve,
-    solved_check,
     sweep_config,
 )
-from mini_lib.policy_gradient import CategoricalPolicy
+from mini_lib.evaluation import SolvedCheck
+from mini_lib.policy_gradient.networks import CategoricalPolicy
+from mini_lib.policy_gradient.training import solved_check
 
 
 def test_stored_sweep_has_the_documented_shape_and_range():

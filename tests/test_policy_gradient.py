@@ -10,26 +10,19 @@ import torch
 from torch.distributions import Categorical
 
 from mini_lib.checks import DivergenceError
-from mini_lib.policy_gradient import (
-    CARTPOLE_REINFORCE,
-    CategoricalPolicy,
+from mini_lib.policy_gradient.advantages import gae_advantages, n_step_returns
+from mini_lib.policy_gradient.config import CARTPOLE_REINFORCE, PolicyGradientConfig
+from mini_lib.policy_gradient.losses import actor_critic_loss, reinforce_loss
+from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork, policy_actor
+from mini_lib.policy_gradient.rollouts import (
     EpisodeBatch,
-    PolicyGradientConfig,
     RolloutState,
-    ValueNetwork,
-    actor_critic_loss,
     collect_episodes,
     collect_rollout,
-    discounted_returns,
-    gae_advantages,
-    n_step_returns,
     pad_episodes,
-    policy_actor,
-    reinforce_loss,
-    reward_to_go,
-    train_actor_critic,
-    train_reinforce,
 )
+from mini_lib.policy_gradient.training import train_actor_critic, train_reinforce
+from mini_lib.returns import discounted_returns, reward_to_go
 
 
 # -- returns --------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import mini_lib  # noqa: F401  (registers the environments)
-from mini_lib import policy_evaluation, value_iteration
 from mini_lib.envs.maximization_bias import LEFT, RIGHT, STATE_A, STATE_B, MaximizationBiasEnv
-from mini_lib.tabular import (
+from mini_lib.tabular.dynamic_programming import policy_evaluation, value_iteration
+from mini_lib.tabular.sampling_table import greedy_path, sampling_table
+from mini_lib.tabular.td_control import (
     TabularConfig,
     double_q_learning,
     epsilon_greedy,
@@ -20,7 +21,6 @@ from mini_lib.tabular import (
     sarsa,
     train,
 )
-from mini_lib.tabular_model import greedy_path, tabular_model
 
 CLIFF_START, CLIFF_GOAL = 36, 47
 
@@ -45,7 +45,7 @@ def set_state(env: gym.Env, state: int) -> None:
 def test_deterministic_envs_step_exactly_like_the_single_env(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
     env.reset(seed=0)
-    model = tabular_model(env)
+    model = sampling_table(env)
     assert model.deterministic
     states = np.repeat(np.arange(model.n_states), model.n_actions)
     actions = np.tile(np.arange(model.n_actions), model.n_states)
@@ -58,7 +58,7 @@ def test_deterministic_envs_step_exactly_like_the_single_env(env_id, kwargs):
 
 def test_cliff_sends_you_to_the_start_with_minus_100_and_does_not_terminate():
     env = gym.make("CliffWalking-v1")
-    model = tabular_model(env)
+    model = sampling_table(env)
     right, down = 1, 2
     for state, action in [(CLIFF_START, right), (24 + 5, down), (24 + 10, down)]:
         s_next, r, term = model.step(np.array([state]), np.array([action]),
@@ -79,7 +79,7 @@ def test_cliff_sends_you_to_the_start_with_minus_100_and_does_not_terminate():
 def test_stochastic_envs_sample_the_same_distribution_as_the_single_env(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
     env.reset(seed=1)
-    model = tabular_model(env)
+    model = sampling_table(env)
     rng = np.random.default_rng(0)
     n = 400
     for s in range(model.n_states):
@@ -99,7 +99,7 @@ def test_stochastic_envs_sample_the_same_distribution_as_the_single_env(env_id, 
 
 def test_gridworld_model_rewards_match_the_env():
     env = gym.make("mini_lib/GridWorld-v0", map_name="4x3", slip=0.2)
-    model, mdp = tabular_model(env), env.unwrapped.mdp
+    model, mdp = sampling_table(env), env.unwrapped.mdp
     expected = (model.prob * model.reward).sum(axis=2)  # expected reward per (s, a)
     live = ~mdp.terminal
     assert np.allclose(expected[live], mdp.R[live])
@@ -114,7 +114,7 @@ def test_maximization_bias_env_passes_the_checker_and_matches_the_book():
     env = gym.make("mini_lib/MaximizationBias-v0").unwrapped
     assert isinstance(env, MaximizationBiasEnv)
     check_env(env)
-    model = tabular_model(env)
+    model = sampling_table(env)
     rng = np.random.default_rng(0)
     left = model.step(np.array([STATE_A]), np.array([LEFT]), rng)
     right = model.step(np.array([STATE_A]), np.array([RIGHT]), rng)
@@ -215,7 +215,7 @@ def test_greedy_td_control_finds_the_13_step_cliff_path(algorithm, engine):
                                                  n_episodes=150, seed=3), engine)
     assert result.returns.shape == result.lengths.shape == (5, 150)
     assert np.all(result.returns[:, -10:] == -13.0)  # the optimal return
-    model = tabular_model(env)
+    model = sampling_table(env)
     for Q in result.Q:
         assert len(greedy_path(model, Q)) - 1 == 13
 
@@ -305,7 +305,7 @@ def test_sutton_barto_figure_6_4_cliff_walking():
     s, q = sarsa(env, config), q_learning(env, config)
     assert -32 <= s.returns[:, 199:].mean() <= -22
     assert -55 <= q.returns[:, 199:].mean() <= -45
-    model = tabular_model(env)
+    model = sampling_table(env)
     q_path = greedy_path(model, q.Q.mean(axis=0))
     s_path = greedy_path(model, s.Q.mean(axis=0))
     assert len(q_path) - 1 == 13 and q_path[-1] == CLIFF_GOAL  # along the cliff edge

@@ -14,7 +14,7 @@ from mini_lib.demos.ch00_mapping import (
     value_iteration_panel,
 )
 from mini_lib.demos.ch01_q_learning import cliff_panel
-from mini_lib.widgets import (
+from mini_lib.ui.widgets import (
     Slider,
     SliderPanel,
     gamma_slider,

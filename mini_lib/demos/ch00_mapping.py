@@ -11,18 +11,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mini_lib.checks import check_int, check_probability
-from mini_lib.dynamic_programming import ValueIterationResult, value_iteration
 from mini_lib.envs.gridworld import MAPS, GridWorldEnv
-from mini_lib.plotting import GridWorldView
 from mini_lib.returns import effective_horizon
-from mini_lib.widgets import Slider, SliderPanel, gamma_slider
+from mini_lib.tabular.dynamic_programming import ValueIterationResult, value_iteration
+from mini_lib.ui.plotting import COLOURS, GridWorldView
+from mini_lib.ui.widgets import Slider, SliderPanel, gamma_slider
 
 __all__ = [
     "DiscountingResult",
     "GridPlan",
     "discounting",
     "discounting_panel",
-    "greedy_path",
     "plan_gridworld",
     "value_iteration_panel",
 ]
@@ -66,9 +65,9 @@ class _DiscountingFigure:
         right.set(xlabel="steps of reward +1 received", ylabel="discounted return",
                   xlim=(0, n_steps), ylim=(0, n_steps * 1.05), title="Discounted return so far")
         return {
-            "weights": left.stairs(np.zeros(n_steps), k, fill=True, color="#0072B2"),
-            "partial": right.plot(k[1:], np.zeros(n_steps), color="#D55E00")[0],
-            "full": right.axhline(0, color="#D55E00", linestyle=":", linewidth=2),
+            "weights": left.stairs(np.zeros(n_steps), k, fill=True, color=COLOURS["blue"]),
+            "partial": right.plot(k[1:], np.zeros(n_steps), color=COLOURS["vermillion"])[0],
+            "full": right.axhline(0, color=COLOURS["vermillion"], linestyle=":", linewidth=2),
             "horizons": [ax.axvline(0, color="black", linestyle="--", linewidth=2)
                          for ax in (left, right)],
             "label": left.text(0, 0.95, " 1/(1−γ)", fontsize=15, va="top"),
@@ -128,28 +127,13 @@ class GridPlan:
         return float(self.solution.V[self.env.start_state])
 
 
-def greedy_path(
-    env: GridWorldEnv, policy: np.ndarray, max_steps: int = 50
-) -> list[tuple[int, int]]:
-    """Cells visited when every move goes where the policy intends (no slip)."""
-    state, path = env.start_state, []
-    for _ in range(max_steps):
-        row, col = divmod(state, env.n_cols)
-        path.append((row, col))
-        if env.mdp.terminal[state]:
-            break
-        next_row, next_col = env.move(row, col, int(policy[state]))
-        state = next_row * env.n_cols + next_col
-    return path
-
-
 def plan_gridworld(gamma: float, slip: float, map_name: str = "cliff") -> GridPlan:
     """Solve the grid world ``map_name`` with value iteration for this γ and slip."""
     if map_name not in MAPS:
         raise ValueError(f"map_name must be one of {sorted(MAPS)}, got {map_name!r}")
     env = GridWorldEnv(map_name, slip=slip)
     solution = value_iteration(env.mdp.P, env.mdp.R, gamma, env.mdp.terminal)
-    return GridPlan(env, float(gamma), float(slip), solution, greedy_path(env, solution.policy))
+    return GridPlan(env, float(gamma), float(slip), solution, env.intended_path(solution.policy))
 
 
 class _PlanFigure:

@@ -17,10 +17,10 @@ from matplotlib.figure import Figure
 
 from mini_lib.checks import check_int
 from mini_lib.envs.maximization_bias import LEFT
-from mini_lib.plotting import mean_and_band
-from mini_lib.tabular import TabularConfig, TabularResult, train
-from mini_lib.tabular_model import TabularModel, greedy_path, tabular_model
-from mini_lib.widgets import Slider, SliderPanel, gamma_slider, log_slider
+from mini_lib.tabular.sampling_table import SamplingTable, greedy_path, sampling_table
+from mini_lib.tabular.td_control import TabularConfig, TabularResult, train
+from mini_lib.ui.plotting import COLOURS, GREYS, mean_and_band
+from mini_lib.ui.widgets import Slider, SliderPanel, gamma_slider, log_slider
 
 __all__ = [
     "CLIFF_SHAPE",
@@ -32,13 +32,13 @@ __all__ = [
 ]
 
 CLIFF_SHAPE = (4, 12)
-COLOURS = {"Sarsa": "#0072B2", "Q-learning": "#D55E00"}
+COLOURS = {"Sarsa": COLOURS["blue"], "Q-learning": COLOURS["vermillion"]}
 
 
 @lru_cache(maxsize=1)
-def cliff_model() -> TabularModel:
+def cliff_model() -> SamplingTable:
     """``CliffWalking-v1`` read once into a batched model."""
-    return tabular_model(gym.make("CliffWalking-v1"))
+    return sampling_table(gym.make("CliffWalking-v1"))
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,15 @@ def draw_cliff(ax: Axes, values: np.ndarray | None = None,
                                                                                            cols)
     cliff = np.zeros(CLIFF_SHAPE, dtype=bool)
     cliff[3, 1:-1] = True
-    cmap = mpl.colormaps["viridis"] if values is not None else ListedColormap(["#eeeeee"])
-    cmap = cmap.with_extremes(bad="#555555")
+    cmap = mpl.colormaps["viridis"] if values is not None else ListedColormap([GREYS["lightest"]])
+    cmap = cmap.with_extremes(bad=GREYS["mid"])
     image = ax.imshow(np.ma.masked_where(cliff, grid), cmap=cmap, vmin=value_range[0],
                       vmax=value_range[1], interpolation="nearest")
     ax.text(5.5, 3, "the cliff (−100, back to S)", ha="center", va="center", color="white",
             fontsize=12)
     for col, letter in ((0, "S"), (11, "G")):
         ax.text(col, 3, letter, ha="center", va="center", fontsize=15, fontweight="bold",
-                color="white", bbox={"boxstyle": "round", "color": "#333333"})
+                color="white", bbox={"boxstyle": "round", "color": GREYS["darkest"]})
     for offset, (name, path) in zip((-0.12, 0.12), (paths or {}).items(), strict=False):
         r, c = np.divmod(np.asarray(path), cols)
         ax.plot(c, r + offset, color=COLOURS.get(name), linewidth=4, label=name,

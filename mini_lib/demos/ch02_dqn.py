@@ -1,6 +1,6 @@
 """The pure functions behind chapter 02's sweep browser and figures, and the panel itself.
 
-The panel browses :func:`mini_lib.dqn_sweep.load_sweep` (nothing is trained when a slider
+The panel browses :func:`mini_lib.artefacts.dqn_sweep.load_sweep` (nothing is trained when a slider
 moves): ``sweep_cell`` picks one grid cell, ``SweepPlot`` draws it with blitting.
 """
 
@@ -11,13 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from mini_lib.dqn_sweep import GRID, DQNSweep
-from mini_lib.widgets import Choice, SliderPanel
+from mini_lib.artefacts.dqn_sweep import GRID, DQNSweep
+from mini_lib.evaluation import SOLVED_CARTPOLE
+from mini_lib.ui.plotting import COLOURS
+from mini_lib.ui.widgets import Choice, SliderPanel
 
 __all__ = ["SweepCell", "SweepPlot", "overestimation_pairs", "sweep_cell", "sweep_panel"]
 
-SOLVED = 475.0
-SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73")
+SEED_COLOURS = (COLOURS["blue"], COLOURS["orange"], COLOURS["green"])
 RATIO_LIMITS = (0.25, 8.0)
 
 
@@ -37,7 +38,7 @@ class SweepCell:
     @property
     def n_solved(self) -> int:
         """Seeds whose greedy score reached 475 at some evaluation."""
-        return int((np.nan_to_num(self.scores, nan=0.0) >= SOLVED).any(axis=1).sum())
+        return int((np.nan_to_num(self.scores, nan=0.0) >= SOLVED_CARTPOLE).any(axis=1).sum())
 
     @property
     def ratio(self) -> np.ndarray:
@@ -82,13 +83,13 @@ class SweepPlot:
         for seed, colour in enumerate(SEED_COLOURS[: len(cell.scores)]):
             (line,) = score_ax.plot([], [], marker="o", color=colour, label=f"seed {seed}")
             self.score_lines.append(line)
-        score_ax.axhline(SOLVED, color="black", linestyle=":", linewidth=1.5)
-        score_ax.text(0.3, SOLVED - 30, "solved (475)", fontsize=12)
+        score_ax.axhline(SOLVED_CARTPOLE, color="black", linestyle=":", linewidth=1.5)
+        score_ax.text(0.3, SOLVED_CARTPOLE - 30, "solved (475)", fontsize=12)
         score_ax.set(xlim=(0, cell.steps[-1] / 1000 + 0.5), ylim=(0, 520),
                      xlabel="environment steps (thousands)",
                      ylabel="greedy return (mean of 5 episodes)", title="Learning curves")
         score_ax.legend(loc="lower right", fontsize=12)
-        (self.ratio_line,) = ratio_ax.plot([], [], marker="o", color="#D55E00")
+        (self.ratio_line,) = ratio_ax.plot([], [], marker="o", color=COLOURS["vermillion"])
         ratio_ax.axhline(1.0, color="black", linestyle=":", linewidth=1.5)
         ratio_ax.text(0.3, 1.08, "estimate = truth", fontsize=12)
         ratio_ax.set_yscale("log")

@@ -1,6 +1,6 @@
 """The pure functions behind chapter 03's two slider panels, and the panels themselves.
 
-* :func:`sweep_panel` browses the stored sweep (:func:`mini_lib.pg_sweep.load_sweep`):
+* :func:`sweep_panel` browses the stored sweep (:func:`mini_lib.artefacts.pg_sweep.load_sweep`):
   learning rate, γ, REINFORCE's baseline on/off and actor-critic's GAE λ. Nothing trains
   when a slider moves; :class:`SweepPlot` redraws with blitting.
 * :func:`variance_panel` recomputes live, on the 4x3 grid world with a uniform softmax
@@ -16,10 +16,13 @@ from functools import lru_cache
 import numpy as np
 from matplotlib.figure import Figure
 
+from mini_lib.artefacts.pg_sweep import GRID, PGSweep
 from mini_lib.envs import GridWorldEnv
-from mini_lib.exact_gradient import TabularProblem, exact_gradient, reinforce_estimates
-from mini_lib.pg_sweep import GRID, PGSweep
-from mini_lib.widgets import Choice, SliderPanel, gamma_slider
+from mini_lib.envs.tabular_mdp import TabularMDP
+from mini_lib.evaluation import SOLVED_CARTPOLE
+from mini_lib.policy_gradient.exact import exact_gradient, reinforce_estimates
+from mini_lib.ui.plotting import COLOURS, GREYS
+from mini_lib.ui.widgets import Choice, SliderPanel, gamma_slider
 
 __all__ = [
     "BASELINES",
@@ -28,18 +31,17 @@ __all__ = [
     "SweepPlot",
     "VariancePlot",
     "VarianceResult",
-    "gridworld_problem",
+    "gridworld_mdp",
     "sweep_cell",
     "sweep_panel",
     "variance_demo",
     "variance_panel",
 ]
 
-SOLVED = 475.0
-SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73")
+SEED_COLOURS = (COLOURS["blue"], COLOURS["orange"], COLOURS["green"])
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 BASELINES = ("none", "mean return", "V(s)")
-BASELINE_COLOURS = ("#D55E00", "#E69F00", "#0072B2")
+BASELINE_COLOURS = (COLOURS["vermillion"], COLOURS["orange"], COLOURS["blue"])
 N_EPISODES = 4096
 
 
@@ -58,7 +60,7 @@ class PGCell:
     @staticmethod
     def n_solved(curves: np.ndarray) -> int:
         """Seeds whose greedy score reached 475 at some evaluation."""
-        return int((np.nan_to_num(curves[:, 0], nan=0.0) >= SOLVED).any(axis=1).sum())
+        return int((np.nan_to_num(curves[:, 0], nan=0.0) >= SOLVED_CARTPOLE).any(axis=1).sum())
 
     @staticmethod
     def final_scores(curves: np.ndarray) -> np.ndarray:
@@ -101,8 +103,8 @@ class SweepPlot:
             for line, scores in zip(lines[:-1], curves[:, 0], strict=True):
                 line.set_data(x, np.nan_to_num(scores, nan=-100.0))
             with np.errstate(invalid="ignore"):
-                train = np.nanmean(curves[:, 1], axis=0) if np.isfinite(curves[:, 1]).any() \
-                    else np.full(len(x), np.nan)
+                train = (np.nanmean(curves[:, 1], axis=0) if np.isfinite(curves[:, 1]).any()
+                         else np.full(len(x), np.nan))
             lines[-1].set_data(x, train)
         self.axes[0].title.set_text(f"REINFORCE, baseline {'on' if cell.baseline else 'off'}")
         self.axes[1].title.set_text(f"actor-critic, GAE λ = {cell.gae_lambda:g}")
@@ -114,14 +116,14 @@ class SweepPlot:
                 (line,) = ax.plot([], [], marker="o", color=colour,
                                   label=f"greedy, seed {seed}")
                 lines.append(line)
-            (train,) = ax.plot([], [], color="#555555", linestyle="--", linewidth=2,
+            (train,) = ax.plot([], [], color=GREYS["mid"], linestyle="--", linewidth=2,
                                label="training episodes (mean)")
             lines.append(train)
-            ax.axhline(SOLVED, color="black", linestyle=":", linewidth=1.5)
+            ax.axhline(SOLVED_CARTPOLE, color="black", linestyle=":", linewidth=1.5)
             ax.set(xlim=(0, cell.steps[-1] / 1000 + 0.5), ylim=(0, 520),
                    xlabel="environment steps (thousands)", title=" " * 40)
         self.axes[0].set_ylabel("return (steps balanced)")
-        self.axes[0].text(0.3, SOLVED - 32, "solved (475)", fontsize=12)
+        self.axes[0].text(0.3, SOLVED_CARTPOLE - 32, "solved (475)", fontsize=12)
         self.axes[1].legend(loc="upper left", fontsize=11)
 
     def dynamic_artists(self) -> list:
@@ -134,8 +136,8 @@ def _format_lr(value: float) -> str:
 
 def sweep_panel(sweep: PGSweep, **defaults) -> SliderPanel:
     """Sliders over the sweep's axes: learning rate (log), γ, baseline on/off, GAE λ."""
-    start = {"learning_rate": 3e-3, "gamma": 0.99, "baseline": True, "gae_lambda": 0.95} \
-        | defaults
+    start = ({"learning_rate": 3e-3, "gamma": 0.99, "baseline": True, "gae_lambda": 0.95}
+             | defaults)
     choices = [
         Choice("learning_rate", GRID["learning_rate"], start["learning_rate"],
                "learning rate (log)", _format_lr),
@@ -150,21 +152,21 @@ def sweep_panel(sweep: PGSweep, **defaults) -> SliderPanel:
 
 
 # -- the live variance panel ----------------------------------------------------------------
-def gridworld_problem(gamma: float) -> TabularProblem:
-    """Russell & Norvig's 4x3 grid world (slip 0.2, −0.04 per step) from its start cell."""
-    return TabularProblem.from_gridworld(GridWorldEnv("4x3"), gamma)
+def gridworld_mdp() -> TabularMDP:
+    """Russell & Norvig's 4x3 grid world (slip 0.2, −0.04 per step), starting in its S cell."""
+    return GridWorldEnv("4x3").mdp
 
 
 @lru_cache(maxsize=8)
 def _per_episode_estimates(gamma: float, n_episodes: int, seed: int):
     """Exact gradient and per-episode REINFORCE estimates (one per baseline, common
     episodes) for the uniform policy θ = 0."""
-    problem = gridworld_problem(gamma)
-    theta = np.zeros((problem.n_states, problem.n_actions))
-    exact = exact_gradient(problem, theta)
+    mdp = gridworld_mdp()
+    theta = np.zeros((mdp.n_states, mdp.n_actions))
+    exact = exact_gradient(mdp, gamma, theta)
     baselines = (None, exact.J, exact.V)
-    estimates = [reinforce_estimates(problem, theta, n_episodes, np.random.default_rng(seed), b)
-                 .reshape(n_episodes, -1) for b in baselines]
+    estimates = [reinforce_estimates(mdp, gamma, theta, n_episodes, np.random.default_rng(seed),
+                                     b).reshape(n_episodes, -1) for b in baselines]
     return exact, np.stack(estimates)
 
 
@@ -274,7 +276,7 @@ class VariancePlot:
                title="Gradient-estimate variance")
         ax.legend(loc="lower left", fontsize=11)
         self.bars = hist.bar(self.BINS[:-1], np.zeros(len(self.BINS) - 1),
-                             width=np.diff(self.BINS), align="edge", color="#009E73",
+                             width=np.diff(self.BINS), align="edge", color=COLOURS["green"],
                              edgecolor="white")
         hist.axvline(0.0, color="black", linestyle=":", linewidth=1.5)
         hist.set(xlim=(-1, 1), ylim=(0, 1), xticks=np.linspace(-1, 1, 5),

@@ -2,10 +2,13 @@
 
 :func:`adapt_on_task` is what a slider move computes: one sine wave (amplitude, phase), its
 first ``K`` support points, and ``steps`` SGD steps of size ``alpha`` from each learner's
-starting point θ (MAML, pretrained, from scratch; all three vmapped in one call). It returns
-the fitted curves on a grid and each learner's error over the whole interval after every
-step 0…10. :class:`AdaptationPlot` draws that with blitting; :func:`adaptation_panel` wires
-the sliders. :func:`compare_methods` is the held-out comparison of the reproduction section.
+starting point θ (MAML, pretrained, from scratch; all three vmapped in one call), taken by
+the library's :func:`~mini_lib.meta.functional.adaptation_path` (the step loop of
+:func:`~mini_lib.meta.training.evaluate_adaptation` too). It returns the fitted curves on a
+grid after the slider's number of steps and each learner's error over the whole interval
+after every step 0…10. :class:`AdaptationPlot` draws that with blitting;
+:func:`adaptation_panel` wires the sliders. :func:`compare_methods` is the held-out comparison
+of the reproduction section.
 """
 
 from __future__ import annotations
@@ -19,9 +22,18 @@ import torch
 from matplotlib.figure import Figure
 from torch.func import vmap
 
-from mini_lib.maml import Params, adapt, evaluate_adaptation, forward
-from mini_lib.sinusoid import AMPLITUDE_RANGE, PHASE_RANGE, X_RANGE, SinusoidTasks
-from mini_lib.widgets import Slider, SliderPanel, int_slider, log_slider
+from mini_lib.meta.functional import Params, adaptation_path
+from mini_lib.meta.training import evaluate_adaptation
+from mini_lib.tasks.sinusoid import (
+    AMPLITUDE_RANGE,
+    PHASE_RANGE,
+    X_RANGE,
+    SinusoidTasks,
+    batch_mse,
+    forward,
+)
+from mini_lib.ui.plotting import COLOURS, GREYS
+from mini_lib.ui.widgets import Slider, SliderPanel, int_slider, log_slider
 
 __all__ = [
     "LEARNER_COLOURS",
@@ -38,8 +50,9 @@ __all__ = [
 MAX_K = 20
 MAX_STEPS = 10
 GRID = torch.linspace(*X_RANGE, 201).reshape(-1, 1)
-LEARNER_COLOURS = {"MAML": "#0072B2", "pretrained": "#D55E00", "from scratch": "#009E73",
-                   "FOMAML": "#56B4E9", "Reptile": "#CC79A7"}
+LEARNER_COLOURS = {"MAML": COLOURS["blue"], "pretrained": COLOURS["vermillion"],
+                   "from scratch": COLOURS["green"], "FOMAML": COLOURS["sky_blue"],
+                   "Reptile": COLOURS["purple"]}
 MSE_LIMITS = (1e-3, 1e3)
 Y_LIMITS = (-6.5, 6.5)
 
@@ -107,16 +120,10 @@ def adapt_on_task(thetas: dict[str, Params], alpha: float, steps: int, k_shot: i
     names = list(thetas)
 
     def trajectory(theta: Params) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        start = forward(theta, GRID)
-        predictions, errors = start, [((start - truth) ** 2).mean()]
-        chosen = start
-        for step in range(1, MAX_STEPS + 1):
-            theta = adapt(theta, x, y, alpha, 1, first_order=True)
-            predictions = forward(theta, GRID)
-            errors.append(((predictions - truth) ** 2).mean())
-            if step == steps:
-                chosen = predictions
-        return chosen, start, torch.stack(errors)
+        path = adaptation_path(theta, batch_mse, (x, y), alpha, MAX_STEPS)
+        fits = [forward(phi, GRID) for phi in path]
+        errors = torch.stack([((fit - truth) ** 2).mean() for fit in fits])
+        return fits[steps], fits[0], errors
 
     with torch.no_grad():
         chosen, start, errors = vmap(trajectory)(_stack([thetas[n] for n in names]))
@@ -177,7 +184,7 @@ class AdaptationPlot:
         self.points = fit_ax.scatter([], [], s=70, color="black", marker="^", zorder=5,
                                      label="K support points")
         first = next(iter(result.curves))
-        (self.start_line,) = fit_ax.plot([], [], color=LEARNER_COLOURS.get(first, "#0072B2"),
+        (self.start_line,) = fit_ax.plot([], [], color=LEARNER_COLOURS.get(first, COLOURS["blue"]),
                                          linestyle=":", linewidth=2,
                                          label=f"{first} before adapting")
         for name in result.curves:
@@ -189,7 +196,7 @@ class AdaptationPlot:
         fit_ax.set(xlim=X_RANGE, ylim=Y_LIMITS, xlabel="x", ylabel="y",
                    title="Fits after the chosen number of steps")
         fit_ax.legend(loc="lower left", fontsize=10, ncol=2)
-        self.marker = error_ax.axvline(result.steps, color="#777777", linestyle="--")
+        self.marker = error_ax.axvline(result.steps, color=GREYS["light"], linestyle="--")
         error_ax.set_yscale("log")
         error_ax.set(xlim=(-0.3, MAX_STEPS + 0.3), ylim=MSE_LIMITS, xlabel="inner SGD steps",
                      ylabel="MSE over [−5, 5] (log)", title="Error on this task")
@@ -218,6 +225,10 @@ def adaptation_panel(thetas: dict[str, Params], **defaults) -> SliderPanel:
 
 def compare_methods(thetas: dict[str, Params], tasks: SinusoidTasks, alpha: float = 0.01,
                     max_steps: int = MAX_STEPS) -> dict[str, np.ndarray]:
-    """Per-task query MSE after 0…``max_steps`` steps, ``(tasks, max_steps + 1)`` per method."""
-    return {name: evaluate_adaptation(theta, tasks, alpha, max_steps)
+    """Per-task query MSE after 0…``max_steps`` steps, ``(tasks, max_steps + 1)`` per method.
+
+    The thetas are :class:`~mini_lib.tasks.sinusoid.SinusoidMLP` parameter dicts.
+    """
+    return {name: evaluate_adaptation(theta, batch_mse, tasks.support, tasks.query, alpha,
+                                      max_steps)
             for name, theta in thetas.items()}

@@ -6,7 +6,8 @@
 
 import gymnasium as gym
 
-from mini_lib.envs.gridworld import ACTION_NAMES, ACTIONS, MAPS, GridWorldEnv, TabularMDP
+from mini_lib.envs.gridworld import ACTION_NAMES, ACTIONS, MAPS, GridWorldEnv
+from mini_lib.envs.tabular_mdp import TabularMDP
 
 __all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv", "TabularMDP"]
 

@@ -22,7 +22,6 @@ Norvig, *Artificial Intelligence: A Modern Approach*, Figure 17.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import gymnasium as gym
@@ -30,8 +29,9 @@ import numpy as np
 from gymnasium import spaces
 
 from mini_lib.checks import check_in_range, check_probability
+from mini_lib.envs.tabular_mdp import TabularMDP
 
-__all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv", "TabularMDP"]
+__all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv"]
 
 # Action index -> (row change, column change). Same order as Gymnasium's CliffWalking.
 ACTIONS: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (1, 0), (0, -1))
@@ -53,27 +53,6 @@ MAPS: dict[str, tuple[str, ...]] = {
         "PPPPPPP",
     ),
 }
-
-
-@dataclass(frozen=True)
-class TabularMDP:
-    """A finite MDP as arrays: what dynamic programming needs.
-
-    ``P[s, a, s']`` transition probabilities, ``R[s, a]`` expected immediate reward,
-    ``terminal[s]`` True for absorbing states (their value is 0 by definition).
-    """
-
-    P: np.ndarray
-    R: np.ndarray
-    terminal: np.ndarray
-
-    @property
-    def n_states(self) -> int:
-        return self.P.shape[0]
-
-    @property
-    def n_actions(self) -> int:
-        return self.P.shape[1]
 
 
 class GridWorldEnv(gym.Env):
@@ -144,7 +123,20 @@ class GridWorldEnv(gym.Env):
                     P[s, a, r * self.n_cols + c] += prob
                 R[s, a] = self.step_reward + P[s, a] @ arrival_reward
         self._arrival_reward = arrival_reward
-        return TabularMDP(P=P, R=R, terminal=terminal)
+        return TabularMDP(P=P, R=R, terminal=terminal, initial=np.eye(n_states)[self.start_state])
+
+    def intended_path(self, policy: np.ndarray, max_steps: int = 50) -> list[tuple[int, int]]:
+        """Cells ``(row, col)`` visited from the start when every move of ``policy[s]`` goes
+        where it is meant to (no slip), up to a terminal cell or ``max_steps`` cells."""
+        state, path = self.start_state, []
+        for _ in range(max_steps):
+            row, col = divmod(state, self.n_cols)
+            path.append((row, col))
+            if self.mdp.terminal[state]:
+                break
+            next_row, next_col = self.move(row, col, int(policy[state]))
+            state = next_row * self.n_cols + next_col
+        return path
 
     # -- Gymnasium API ------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -1,0 +1,46 @@
+"""Regenerate a cached artefact in ``data/``: ``python -m mini_lib.artefacts NAME``.
+
+``python -m mini_lib.artefacts --list`` lists the names. The command sits above every artefact
+module, so it imports them directly; each generator takes ``workers`` and returns
+``(payload, description)``, which :func:`mini_lib.artefacts.store.save` writes with its
+manifest entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from mini_lib.artefacts import dqn_sweep, maml_weights, pg_sweep
+from mini_lib.artefacts.store import save
+
+#: artefact name -> generator ``(workers) -> (payload, description)``
+GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
+    "dqn_sweep": dqn_sweep.generate_sweep,
+    "dqn_ablations": dqn_sweep.generate_ablations,
+    "pg_sweep": pg_sweep.generate_sweep,
+    "maml_weights": maml_weights.generate,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mini_lib.artefacts",
+                                     description="Regenerate a cached artefact in data/.")
+    parser.add_argument("name", nargs="?", choices=sorted(GENERATORS))
+    parser.add_argument("--list", action="store_true", help="list the artefacts")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    args = parser.parse_args(argv)
+    if args.list or args.name is None:
+        for name, generator in sorted(GENERATORS.items()):
+            print(f"{name:16s} {generator.__module__}.{generator.__name__}")
+        return
+    start = time.perf_counter()
+    payload, description = GENERATORS[args.name](workers=args.workers)
+    path = save(args.name, payload, description)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) in "
+          f"{time.perf_counter() - start:.0f} s; manifest updated")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tabular methods: dynamic programming on a known model (chapter 00), TD control (chapter 01)."""
