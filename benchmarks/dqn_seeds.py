@@ -25,7 +25,6 @@ benchmark at a time on an otherwise idle core: the seconds are wall-clock.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import time
 
@@ -34,30 +33,23 @@ import numpy as np
 import torch
 
 from mini_lib import seed_everything  # importing mini_lib pins the CPU code path
-from mini_lib.deep_q.dqn import CARTPOLE_FAST, DQNConfig, evaluate_greedy, train_dqn
+from mini_lib.deep_q.dqn import CARTPOLE_FAST, CARTPOLE_ROBUST, evaluate_greedy, train_dqn
 from mini_lib.evaluation import SOLVED_CARTPOLE, SolvedCheck
 
-
-def robust_config() -> DQNConfig:
-    """Candidate ``CARTPOLE_ROBUST``: ``CARTPOLE_FAST`` with Double DQN and a 2.3x smaller step.
-
-    TODO: once ``CARTPOLE_ROBUST`` is in ``mini_lib.deep_q.dqn``, import it from there and
-    delete this function.
-    """
-    return dataclasses.replace(CARTPOLE_FAST, double_dqn=True, learning_rate=1e-3)
-
-
-CONFIGS = {"fast": lambda: CARTPOLE_FAST, "robust": robust_config}
+CONFIGS = {"fast": CARTPOLE_FAST, "robust": CARTPOLE_ROBUST}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--config", choices=sorted(CONFIGS), default="robust")
+    parser.add_argument("--consecutive", type=int, default=2,
+                        help="solved checks in a row that stop training (the notebook: 2)")
     args = parser.parse_args()
-    config = CONFIGS[args.config]()
+    config = CONFIGS[args.config]
     torch.set_num_threads(1)
-    print(f"DQN on CartPole-v1, config {args.config}: {config}")
+    print(f"DQN on CartPole-v1, config {args.config}: {config}; stop after "
+          f"{args.consecutive} solved check(s) in a row")
     print(f"torch CPU capability {torch.backends.cpu.get_cpu_capability()} "
           f"(ATEN_CPU_CAPABILITY={os.environ.get('ATEN_CPU_CAPABILITY', '<unset>')}), "
           f"torch threads 1, load average {os.getloadavg()[0]:.2f}")
@@ -66,7 +58,7 @@ def main() -> None:
     solved_steps, solved_seconds, passed = [], [], 0
     for seed in args.seeds:
         seed_everything(seed)
-        check = SolvedCheck()
+        check = SolvedCheck(consecutive=args.consecutive)
         start = time.perf_counter()
         result = train_dqn(gym.make("CartPole-v1"), config, seed=seed, stop_when=check)
         seconds = time.perf_counter() - start

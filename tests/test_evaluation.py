@@ -84,3 +84,28 @@ def test_solved_check_evaluates_only_every_n_steps():
     assert [step for step, _ in check.history] == [10]
     assert check.history[0][1] < 50  # always pushing left falls quickly
     assert greedy_actor(always_left)(np.zeros((3, 4))).tolist() == [0, 0, 0]
+
+
+def balance(observations):
+    """Push towards where the pole is falling: balances CartPole for hundreds of steps."""
+    return (observations[:, 2] + observations[:, 3] > 0).astype(int)
+
+
+def always_left(observations):
+    return np.zeros(len(observations), dtype=int)  # falls after about ten steps
+
+
+@pytest.mark.parametrize(("consecutive", "expected"), [(1, [True, False, True, True]),
+                                                       (2, [False, False, False, True])])
+def test_solved_check_with_consecutive_needs_passes_in_a_row(consecutive, expected):
+    """Pass, fail, pass, pass: with two in a row, only the last evaluation solves."""
+    check = SolvedCheck(threshold=100.0, n_episodes=3, consecutive=consecutive)
+    got = [check.evaluate(act, step) for step, act in
+           enumerate((balance, always_left, balance, balance))]
+    assert got == expected
+    assert [mean >= 100 for _, mean in check.history] == [True, False, True, True]
+
+
+def test_solved_check_refuses_a_zero_streak():
+    with pytest.raises(ValueError, match="consecutive must be an integer in"):
+        SolvedCheck(consecutive=0)

@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mini_lib.checks import check_finite
-from mini_lib.evaluation import SolvedCheck, run_episodes
+from mini_lib.evaluation import SolvedCheck
 from mini_lib.policy_gradient.config import PolicyGradientConfig
 from mini_lib.policy_gradient.losses import PolicyGradientLoss, actor_critic_loss, reinforce_loss
 from mini_lib.policy_gradient.networks import (
@@ -169,8 +169,8 @@ def solved_check(check: SolvedCheck) -> Callable[[CategoricalPolicy, int], bool]
 
     :class:`~mini_lib.evaluation.SolvedCheck` evaluates at exact multiples of ``every``;
     REINFORCE advances by whole episodes, so this evaluates at the first update at or past
-    each multiple, with :func:`~mini_lib.policy_gradient.networks.policy_actor`, and appends
-    ``(step, mean return)`` to ``check.history``.
+    each multiple, with :func:`~mini_lib.policy_gradient.networks.policy_actor` (its
+    ``history`` and ``consecutive`` rule apply as they are).
     """
     next_eval = [check.every]
 
@@ -178,8 +178,6 @@ def solved_check(check: SolvedCheck) -> Callable[[CategoricalPolicy, int], bool]
         if step < next_eval[0]:
             return False
         next_eval[0] = (step // check.every + 1) * check.every
-        mean = float(run_episodes(policy_actor(policy), check.envs, check.seed).returns().mean())
-        check.history.append((step, mean))
-        return mean >= check.threshold
+        return check.evaluate(policy_actor(policy), step)
 
     return stop_when
