@@ -1,6 +1,7 @@
 """The pure functions behind chapter 00's sliders, and the panels built on them.
 
-Tests call ``discounting`` and ``plan_gridworld`` directly; the notebook shows the panels.
+Tests call ``discounting``, ``plan_gridworld`` and ``contraction`` directly; the notebook shows
+the panels.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from matplotlib.figure import Figure
 from mini_lib.checks import check_int, check_probability
 from mini_lib.envs.gridworld import MAPS, GridWorldEnv
 from mini_lib.returns import effective_horizon
-from mini_lib.tabular.dynamic_programming import ValueIterationResult, value_iteration
+from mini_lib.tabular.dynamic_programming import (
+    ValueIterationResult,
+    bellman_backup,
+    greedy_policy,
+    value_iteration,
+)
 from mini_lib.ui.plotting import COLOURS, GridWorldView
 from mini_lib.ui.widgets import Slider, SliderPanel, gamma_slider
 
 __all__ = [
+    "Contraction",
     "DiscountingResult",
     "GridPlan",
+    "contraction",
     "discounting",
     "discounting_panel",
     "plan_gridworld",
@@ -172,3 +180,54 @@ def value_iteration_panel(map_name: str = "cliff", gamma: float = 0.9,
         clear=False,
     )
 
+
+
+# -- why value iteration converges --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Contraction:
+    """Value iteration's max-norm error per sweep on one grid world, and the rates behind it.
+
+    ``errors[k]`` is ``‖V_k − V*‖∞`` (``V_0 = 0``); ``survival`` is ρ, the largest eigenvalue
+    (in modulus) of ``P_π*`` restricted to the non-terminal states: in the long run, the
+    probability that an episode following π* lasts one more step. From sweep
+    ``policy_settled`` on, the greedy policy of ``V_k`` is π*.
+    """
+
+    gamma: float
+    errors: np.ndarray
+    survival: float
+    policy_settled: int
+
+    @property
+    def bound(self) -> np.ndarray:
+        """The contraction bound ``γ^k ‖V_0 − V*‖∞``."""
+        return self.errors[0] * self.gamma ** np.arange(self.errors.size)
+
+    def factor(self, first: int, last: int) -> float:
+        """The mean factor per sweep (geometric) by which the error shrank from ``first`` to
+        ``last``."""
+        return float((self.errors[last] / self.errors[first]) ** (1.0 / (last - first)))
+
+    def late_factor(self, low: float = 1e-12, high: float = 1e-4) -> float:
+        """:meth:`factor` over the sweeps whose error lies in ``(low, high)``: the asymptotic rate,
+        before round-off sets in."""
+        inside = np.flatnonzero((self.errors > low) & (self.errors < high))
+        return self.factor(int(inside[0]), int(inside[-1]))
+
+
+def contraction(gamma: float, slip: float = 0.2, map_name: str = "cliff") -> Contraction:
+    """Run value iteration (``V_0 = 0``) to round-off and measure its error at every sweep."""
+    gamma = check_probability("gamma", gamma)
+    if not gamma < 1:
+        raise ValueError(f"gamma must be in [0, 1) for a contraction, got {gamma}")
+    env = GridWorldEnv(map_name, slip=slip)
+    P, R, terminal = env.mdp.P, env.mdp.R, env.mdp.terminal
+    exact = value_iteration(P, R, gamma, terminal, tol=1e-15, max_iterations=100_000)
+    errors = np.array([np.max(np.abs(v - exact.V)) for v in exact.history])
+    live = ~terminal
+    P_pi = P[np.arange(P.shape[0]), exact.policy][np.ix_(live, live)]
+    differs = [k for k, v in enumerate(exact.history)
+               if np.any(greedy_policy(bellman_backup(P, R, v, gamma))[live] != exact.policy[live])]
+    return Contraction(float(gamma), errors, float(np.max(np.abs(np.linalg.eigvals(P_pi)))),
+                       differs[-1] + 1 if differs else 0)
