@@ -1,5 +1,7 @@
-"""Chapter 05's adaptation panel: the right numbers, bad input refused, blitting = full render."""
+"""Chapter 05's demo: the adaptation panel (right numbers, bad input refused, blitting = full
+render, legible fonts), the blind baselines, gradient agreement and equal-budget reading."""
 
+import math
 
 import numpy as np
 import pytest
@@ -10,12 +12,17 @@ from mini_lib.demos.ch05_maml import (
     MAX_K,
     adapt_on_task,
     adaptation_panel,
+    blind_baselines,
+    blind_errors,
+    check_within,
     compare_methods,
+    gradient_agreement,
     support_x,
+    task_average,
 )
 from mini_lib.meta.functional import adapt, params_of
 from mini_lib.meta.training import evaluate_adaptation
-from mini_lib.tasks.sinusoid import SinusoidMLP, batch_mse, forward, held_out_tasks
+from mini_lib.tasks.sinusoid import SinusoidMLP, batch_mse, forward, held_out_tasks, sample_tasks
 
 
 def thetas() -> dict:
@@ -116,3 +123,70 @@ def test_panel_keeps_the_last_plot_when_alpha_explodes():
         assert "far too large" in panel.error and panel.result is good
     else:  # ... or, if it stays finite, plotted (clipped) with its huge error
         assert np.isfinite(panel.result.errors["MAML"]).all()
+
+
+def test_panel_legends_and_tick_labels_are_at_least_12_points():
+    panel = adaptation_panel(thetas())
+    panel.set(steps=2)
+    texts = [t for ax in panel.figure.axes
+             for t in [*ax.get_xticklabels(), *ax.get_yticklabels(), *ax.get_legend().get_texts()]]
+    assert texts and min(t.get_fontsize() for t in texts) >= 12
+
+
+# --- what a learner can do without the task's points ------------------------------------------
+
+def test_task_average_is_minus_1_62_cos_x_and_the_mean_over_tasks():
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(task_average(x), -(2 / math.pi) * 2.55 * np.cos(x), atol=1e-12)
+    assert task_average(0.0) == pytest.approx(-1.6234, abs=1e-4)
+    tasks = sample_tasks(200_000, 1, np.random.default_rng(0), dtype=torch.float64)
+    y = tasks.curve(torch.tensor([0.0, 1.0, 2.5]))[..., 0].numpy()
+    np.testing.assert_allclose(y.mean(axis=0), task_average([0.0, 1.0, 2.5]), atol=0.015)
+
+
+def test_blind_baselines_match_the_closed_forms_and_monte_carlo():
+    baselines = blind_baselines()
+    mean_square_amplitude = (5.0**3 - 0.1**3) / (3 * 4.9)  # E[A²] for A ~ U[0.1, 5]
+    zero = mean_square_amplitude / 2  # E[sin²(x − φ)] = 1/2: φ spans a period of sin²
+    mean_cos_squared = 0.5 + math.sin(10) / 20  # E[cos² x] for x ~ U[−5, 5]
+    average = zero - (2 / math.pi * 2.55) ** 2 * mean_cos_squared
+    assert baselines["zero"] == pytest.approx(zero, rel=1e-10)
+    assert baselines["average"] == pytest.approx(average, rel=1e-10)
+    assert (round(baselines["zero"], 2), round(baselines["average"], 2)) == (4.25, 3.01)
+    errors = blind_errors(held_out_tasks(20_000, k_query=20, seed=3, dtype=torch.float64))
+    for name in ("zero", "average"):  # standard error of these means ≈ 0.03
+        assert errors[name].mean() == pytest.approx(baselines[name], abs=0.1)
+
+
+def test_blind_errors_score_the_query_points():
+    tasks = held_out_tasks(4, k_query=7)
+    errors = blind_errors(tasks)
+    x, y = tasks.query
+    for i in range(4):
+        xi, yi = x[i, :, 0].double().numpy(), y[i, :, 0].double().numpy()
+        assert errors["zero"][i] == pytest.approx(np.mean(yi**2))
+        assert errors["average"][i] == pytest.approx(np.mean((yi - task_average(xi)) ** 2))
+
+
+def test_gradient_agreement_is_cosine_and_norm_ratio():
+    g = {"a": torch.tensor([1.0, 2.0]), "b": torch.tensor([[2.0]])}
+    assert gradient_agreement(g, g) == pytest.approx((1.0, 1.0))
+    assert gradient_agreement(g, {k: -3 * v for k, v in g.items()}) == pytest.approx((-1.0, 3.0))
+    orthogonal = {"a": torch.tensor([2.0, -1.0]), "b": torch.tensor([[0.0]])}
+    cosine, ratio = gradient_agreement(g, orthogonal)
+    assert cosine == pytest.approx(0.0) and ratio == pytest.approx(math.sqrt(5) / 3)
+
+
+def fake_run() -> dict:
+    return {"m.check_iterations": torch.tensor([500, 1000, 1500]),
+            "m.check_mse": torch.tensor([3.0, 2.0, 1.0]), "m.losses": torch.zeros(1500),
+            "m.seconds": torch.tensor(15.0)}
+
+
+def test_check_within_reads_the_last_check_inside_the_budget():
+    weights = fake_run()
+    assert check_within(weights, "m", iterations=1499) == (1000, 2.0)
+    assert check_within(weights, "m", iterations=1500) == (1500, 1.0)
+    assert check_within(weights, "m", seconds=10.0) == (1000, 2.0)  # 10 ms per iteration
+    with pytest.raises(ValueError, match="no stored check"):
+        check_within(weights, "m", seconds=4.0)

@@ -8,7 +8,9 @@ the library's :func:`~mini_lib.meta.functional.adaptation_path` (the step loop o
 grid after the slider's number of steps and each learner's error over the whole interval
 after every step 0…10. :class:`AdaptationPlot` draws that with blitting;
 :func:`adaptation_panel` wires the sliders. :func:`compare_methods` is the held-out comparison
-of the reproduction section.
+of the reproduction section; :func:`task_average`, :func:`blind_baselines` and
+:func:`blind_errors`: what a learner can do without a task's points; :func:`gradient_agreement`
+compares meta-gradients; :func:`check_within` reads a stored run's curve at an equal budget.
 """
 
 from __future__ import annotations
@@ -43,8 +45,13 @@ __all__ = [
     "TaskAdaptation",
     "adapt_on_task",
     "adaptation_panel",
+    "blind_baselines",
+    "blind_errors",
+    "check_within",
     "compare_methods",
+    "gradient_agreement",
     "support_x",
+    "task_average",
 ]
 
 MAX_K = 20
@@ -195,12 +202,12 @@ class AdaptationPlot:
                                                       label=name)
         fit_ax.set(xlim=X_RANGE, ylim=Y_LIMITS, xlabel="x", ylabel="y",
                    title="Fits after the chosen number of steps")
-        fit_ax.legend(loc="lower left", fontsize=10, ncol=2)
+        fit_ax.legend(loc="lower left", fontsize=12, ncol=2)
         self.marker = error_ax.axvline(result.steps, color=GREYS["light"], linestyle="--")
         error_ax.set_yscale("log")
         error_ax.set(xlim=(-0.3, MAX_STEPS + 0.3), ylim=MSE_LIMITS, xlabel="inner SGD steps",
                      ylabel="MSE over [−5, 5] (log)", title="Error on this task")
-        error_ax.legend(loc="lower left", fontsize=11)
+        error_ax.legend(loc="lower left", fontsize=12)
 
     def dynamic_artists(self) -> list:
         return [self.truth_line, self.points, self.start_line, *self.fit_lines.values(),
@@ -232,3 +239,61 @@ def compare_methods(thetas: dict[str, Params], tasks: SinusoidTasks, alpha: floa
     return {name: evaluate_adaptation(theta, batch_mse, tasks.support, tasks.query, alpha,
                                       max_steps)
             for name, theta in thetas.items()}
+
+
+# --- predicting without looking at the task ------------------------------------------------
+
+def task_average(x: np.ndarray | float) -> np.ndarray:
+    """The family's mean ``E[A sin(x − φ)]``: the best prediction that ignores the task's points.
+
+    A and φ are independent: ``E[A]·(cos(x − φ_max) − cos(x − φ_min))/(φ_max − φ_min)``, for
+    φ ~ U[0, π] ``E[A]·(−2/π) cos x = −(2/π)·2.55·cos x ≈ −1.62 cos x``.
+    """
+    (low, high), mean_amplitude = PHASE_RANGE, sum(AMPLITUDE_RANGE) / 2
+    x = np.asarray(x, dtype=np.float64)
+    return mean_amplitude * (np.cos(x - high) - np.cos(x - low)) / (high - low)
+
+
+def blind_baselines(nodes: int = 64) -> dict[str, float]:
+    """Expected MSE over the family (A, φ, x uniform) of predicting ``0`` and :func:`task_average`.
+
+    ``zero = E[A²]·E[sin²(x − φ)]``; since the average is ``E[y | x]``, predicting it removes
+    its own square: ``average = zero − E_x[task_average(x)²]``. Integrals over x and φ by
+    Gauss–Legendre quadrature (exact to float precision for these smooth integrands).
+    """
+    (a_low, a_high), nodes_weights = AMPLITUDE_RANGE, np.polynomial.legendre.leggauss(nodes)
+
+    def mean_over(interval: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        (t, w), (low, high) = nodes_weights, interval
+        return low + (t + 1) * (high - low) / 2, w / 2  # nodes in the interval, weights sum to 1
+
+    (x, wx), (phi, wphi) = mean_over(X_RANGE), mean_over(PHASE_RANGE)
+    mean_square_amplitude = (a_high**3 - a_low**3) / (3 * (a_high - a_low))
+    zero = mean_square_amplitude * (wx @ np.sin(x[:, None] - phi[None, :]) ** 2 @ wphi)
+    return {"zero": float(zero), "average": float(zero - wx @ task_average(x) ** 2)}
+
+
+def blind_errors(tasks: SinusoidTasks) -> dict[str, np.ndarray]:
+    """Per-task MSE on the query points of predicting ``0`` and of :func:`task_average`."""
+    x, y = (t.double().numpy()[..., 0] for t in tasks.query)
+    return {"zero": (y**2).mean(axis=1), "average": ((y - task_average(x)) ** 2).mean(axis=1)}
+
+
+def gradient_agreement(exact: Params, approximate: Params) -> tuple[float, float]:
+    """``(cosine, ‖approximate‖ / ‖exact‖)`` of two gradients over all parameters at once."""
+    a, b = (torch.cat([g[name].flatten() for name in exact]).double()
+            for g in (exact, approximate))
+    return float(a @ b / (a.norm() * b.norm())), float(b.norm() / a.norm())
+
+
+def check_within(weights: dict[str, torch.Tensor], method: str, *, iterations: int | None = None,
+                 seconds: float | None = None) -> tuple[int, float]:
+    """``(iteration, 1-step validation MSE)`` of a stored run's last check within a budget:
+    ``iterations``, or ``seconds`` of wall time (taken as uniform over the run's iterations)."""
+    checks = weights[f"{method}.check_iterations"].numpy()
+    limit = iterations if iterations is not None else (
+        seconds * len(weights[f"{method}.losses"]) / weights[f"{method}.seconds"].item())
+    reached = np.flatnonzero(checks <= limit)
+    if reached.size == 0:
+        raise ValueError(f"{method}: no stored check within the budget (first at {checks[0]})")
+    return int(checks[reached[-1]]), float(weights[f"{method}.check_mse"][reached[-1]])
