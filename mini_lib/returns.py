@@ -69,7 +69,8 @@ def float_tensor(x: TensorLike) -> torch.Tensor:
 
 def reward_to_go(rewards: TensorLike, gamma: float, mask: TensorLike | None = None
                  ) -> torch.Tensor:
-    """``G_t = Σ_{k≥t} γ^{k−t} r_k`` at every step; time is the *last* axis.
+    """``G_t = Σ_{k≥t} γ^{k−t} r_{k+1}`` at every step (``rewards[k]`` is ``r_{k+1}``, the
+    reward that followed action ``a_k``); time is the *last* axis.
 
     ``rewards`` is one episode ``(T,)`` or a padded batch ``(B, T)`` whose ``mask`` is 1 on
     an episode's steps (up to and including the one that ended it) and 0 on padding; padded
@@ -90,7 +91,7 @@ def reward_to_go(rewards: TensorLike, gamma: float, mask: TensorLike | None = No
 
 def discounted_returns(rewards: TensorLike, gamma: float, mask: TensorLike | None = None
                        ) -> torch.Tensor:
-    """``G_0 = Σ_t γ^t r_t`` of one episode ``(T,)`` (a scalar) or of each row of ``(B, T)``."""
+    """``G_0 = Σ_t γ^t r_{t+1}`` of one episode ``(T,)`` (a scalar) or of each row of ``(B, T)``."""
     gamma = check_probability("gamma", gamma)
     rewards = float_tensor(rewards)
     if mask is not None:

@@ -10,6 +10,8 @@ from mini_lib.artefacts.pg_sweep import GRID, QUANTITIES, PGSweep
 from mini_lib.demos.ch03_policy_gradient import (
     BASELINES,
     BATCH_SIZES,
+    seed_means,
+    separated,
     sweep_cell,
     sweep_panel,
     variance_demo,
@@ -67,10 +69,44 @@ def test_a_baseline_lowers_the_variance_and_batches_divide_it():
     assert result.uphill > 0.9 and len(result.cosines) == 4096 // 16
 
 
-def test_larger_gamma_means_longer_credit_and_more_variance():
+def test_larger_gamma_means_a_larger_gradient_and_a_larger_absolute_variance():
     short = variance_demo(batch_size=1, baseline="none", gamma=0.5)
     long = variance_demo(batch_size=1, baseline="none", gamma=0.99)
     assert long.variance[0, 0] > 10 * short.variance[0, 0]
+    assert long.grad_norm > 10 * short.grad_norm
+
+
+def test_relative_variance_divides_by_the_squared_gradient_norm():
+    result = variance_demo(batch_size=16, baseline="none", gamma=0.9)
+    assert result.relative == pytest.approx(result.variance / result.grad_norm**2)
+    assert result.relative_variance == pytest.approx(result.chosen_variance
+                                                     / result.grad_norm**2)
+    assert result.mean_cosine == pytest.approx(result.cosines.mean())
+    assert -1.0 <= result.cosines.min() and result.cosines.max() <= 1.0
+    # Same estimates, same batches: the ratio is the variance ratio at this batch size.
+    k = BATCH_SIZES.index(16)
+    assert result.ratio == pytest.approx(1.0)
+    assert variance_demo(16, "V(s)", 0.9).ratio == pytest.approx(
+        result.variance[0, k] / result.variance[2, k])
+
+
+def test_a_zero_gradient_has_no_relative_variance():
+    result = variance_demo(batch_size=4, baseline="none", gamma=0.0)  # only the start state
+    assert result.grad_norm == 0.0 and np.all(np.isnan(result.relative))
+
+
+def test_separated_needs_every_seed_of_one_cell_above_every_seed_of_the_other():
+    def cell(*seed_scores):
+        curves = np.zeros((len(seed_scores), 2, 4))
+        curves[:, 0] = np.array(seed_scores)[:, None]
+        return curves
+
+    assert seed_means(cell(100, 200, 300)) == pytest.approx([100, 200, 300])
+    assert separated(cell(301, 400, 500), cell(100, 200, 300))
+    assert not separated(cell(250, 400, 500), cell(100, 200, 300))
+    with_nan = cell(100, 200, 300)
+    with_nan[0, 0, :2] = np.nan  # a diverged run scores 0 from there on
+    assert seed_means(with_nan)[0] == pytest.approx(50.0)
 
 
 def test_bad_settings_are_refused():

@@ -146,7 +146,7 @@ def td_target(
     gamma: float,
     online_net: nn.Module | None = None,
 ) -> torch.Tensor:
-    """``r + γ (1 − terminated) Q_target(s', a')``; Double DQN when ``online_net`` is given.
+    """``r_{t+1} + γ (1 − terminated) Q_target(s_{t+1}, a')``; Double DQN if ``online_net``.
 
     Only *termination* stops bootstrapping: a time-limit truncation is not stored as
     terminated, so its target still includes the future value.

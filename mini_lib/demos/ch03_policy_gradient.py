@@ -1,11 +1,9 @@
 """The pure functions behind chapter 03's two slider panels, and the panels themselves.
 
-* :func:`sweep_panel` browses the stored sweep (:func:`mini_lib.artefacts.pg_sweep.load_sweep`):
-  learning rate, γ, REINFORCE's baseline on/off and actor-critic's GAE λ. Nothing trains
-  when a slider moves; :class:`SweepPlot` redraws with blitting.
-* :func:`variance_panel` recomputes live, on the 4x3 grid world with a uniform softmax
-  policy: how far REINFORCE's batch-mean gradient estimate scatters around the exact
-  gradient, for a batch size, a baseline and γ (:func:`variance_demo`).
+:func:`sweep_panel` browses the stored sweep (nothing trains when a slider moves) and
+:func:`separated` says which of its differences 3 seeds support; :func:`variance_panel` recomputes
+live how far REINFORCE's batch-mean estimate scatters around the exact gradient of the 4x3 grid
+world (:func:`variance_demo`).
 """
 
 from __future__ import annotations
@@ -25,16 +23,8 @@ from mini_lib.ui.plotting import COLOURS, GREYS
 from mini_lib.ui.widgets import Choice, SliderPanel, gamma_slider
 
 __all__ = [
-    "BASELINES",
-    "BATCH_SIZES",
-    "PGCell",
-    "SweepPlot",
-    "VariancePlot",
-    "VarianceResult",
-    "gridworld_mdp",
-    "sweep_cell",
-    "sweep_panel",
-    "variance_demo",
+    "BASELINES", "BATCH_SIZES", "PGCell", "SweepPlot", "VariancePlot", "VarianceResult",
+    "gridworld_mdp", "seed_means", "separated", "sweep_cell", "sweep_panel", "variance_demo",
     "variance_panel",
 ]
 
@@ -62,10 +52,6 @@ class PGCell:
         """Seeds whose greedy score reached 475 at some evaluation."""
         return int((np.nan_to_num(curves[:, 0], nan=0.0) >= SOLVED_CARTPOLE).any(axis=1).sum())
 
-    @staticmethod
-    def final_scores(curves: np.ndarray) -> np.ndarray:
-        return curves[:, 0, -1]
-
 
 def sweep_cell(sweep: PGSweep, learning_rate: float, gamma: float, baseline: bool,
                gae_lambda: float) -> PGCell:
@@ -75,9 +61,19 @@ def sweep_cell(sweep: PGSweep, learning_rate: float, gamma: float, baseline: boo
                   float(gae_lambda))
 
 
+def seed_means(curves: np.ndarray) -> np.ndarray:
+    """Each seed's greedy score averaged over every evaluation of the run (NaN counts as 0)."""
+    return np.nan_to_num(curves[:, 0], nan=0.0).mean(axis=1)
+
+
+def separated(better: np.ndarray, worse: np.ndarray) -> bool:
+    """True if every seed of ``better`` beats every seed of ``worse`` (``seed_means``): with 3
+    seeds per cell, the difference that the sweep can support without a statistical model."""
+    return bool(seed_means(better).min() > seed_means(worse).max())
+
+
 def _finals(curves: np.ndarray) -> str:
-    return "/".join("diverged" if np.isnan(s) else f"{s:.0f}"
-                    for s in PGCell.final_scores(curves))
+    return "/".join("diverged" if np.isnan(s) else f"{s:.0f}" for s in curves[:, 0, -1])
 
 
 def sweep_summary(cell: PGCell) -> str:
@@ -124,14 +120,10 @@ class SweepPlot:
                    xlabel="environment steps (thousands)", title=" " * 40)
         self.axes[0].set_ylabel("return (steps balanced)")
         self.axes[0].text(0.3, SOLVED_CARTPOLE - 32, "solved (475)", fontsize=12)
-        self.axes[1].legend(loc="upper left", fontsize=11)
+        self.axes[1].legend(loc="upper left", fontsize=12)
 
     def dynamic_artists(self) -> list:
         return [*self.lines[0], *self.lines[1], *(ax.title for ax in self.axes)]
-
-
-def _format_lr(value: float) -> str:
-    return f"{value:.0e}"
 
 
 def sweep_panel(sweep: PGSweep, **defaults) -> SliderPanel:
@@ -140,7 +132,7 @@ def sweep_panel(sweep: PGSweep, **defaults) -> SliderPanel:
              | defaults)
     choices = [
         Choice("learning_rate", GRID["learning_rate"], start["learning_rate"],
-               "learning rate (log)", _format_lr),
+               "learning rate (log)", lambda value: f"{value:.0e}"),
         Choice("gamma", GRID["gamma"], start["gamma"], "γ (discount)"),
         Choice("baseline", GRID["baseline"], start["baseline"], "REINFORCE baseline",
                lambda on: "on" if on else "off"),
@@ -175,8 +167,9 @@ class VarianceResult:
     """How REINFORCE's batch mean scatters around the exact gradient.
 
     ``variance[baseline, k]``: trace of the covariance of the mean over ``BATCH_SIZES[k]``
-    episodes (measured over ``n_episodes // B`` disjoint batches); ``cosines``: cosine
-    between each batch mean (chosen batch size and baseline) and the exact gradient.
+    episodes (``n_episodes // B`` disjoint batches), ``relative`` the same ÷ ``|∇J|²``;
+    ``cosines``: each batch mean's cosine with ∇J. At the chosen setting: ``chosen_variance``,
+    ``relative_variance``, ``ratio`` (no baseline's variance ÷ it), ``uphill`` (cosines > 0).
     """
 
     gamma: float
@@ -187,21 +180,28 @@ class VarianceResult:
     cosines: np.ndarray
     grad_norm: float
 
-    @property
-    def chosen_variance(self) -> float:
-        return float(self.variance[BASELINES.index(self.baseline),
-                                   list(self.batch_sizes).index(self.batch_size)])
+    def at(self, table: np.ndarray, baseline: str | None = None) -> float:
+        """``table[baseline, chosen batch size]`` (default: the chosen baseline)."""
+        return float(table[BASELINES.index(baseline or self.baseline),
+                           list(self.batch_sizes).index(self.batch_size)])
 
     @property
-    def ratio(self) -> float:
-        """Variance without baseline ÷ with the chosen one (same batch size)."""
-        k = list(self.batch_sizes).index(self.batch_size)
-        return float(self.variance[0, k] / self.variance[BASELINES.index(self.baseline), k])
+    def relative(self) -> np.ndarray:
+        """``variance / |∇J|²`` (NaN if ∇J = 0): the noise measured against the signal."""
+        return self.variance / self.grad_norm**2 if self.grad_norm > 0 else self.variance * np.nan
 
-    @property
-    def uphill(self) -> float:
-        """Fraction of batch means with a positive inner product with the true gradient."""
-        return float((self.cosines > 0).mean())
+    chosen_variance = property(lambda self: self.at(self.variance))
+    relative_variance = property(lambda self: self.at(self.relative))
+    ratio = property(lambda self: float(np.divide(self.at(self.variance, "none"),
+                                                  np.float64(self.at(self.variance)))))
+    uphill = property(lambda self: float((self.cosines > 0).mean()))
+    mean_cosine = property(lambda self: float(self.cosines.mean()))
+
+
+def _cosines(rows: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Cosine of every row with ``direction`` (0 where a row or the direction is zero)."""
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(direction)
+    return np.where(norms > 0, rows @ direction / np.where(norms > 0, norms, 1.0), 0.0)
 
 
 def _batch_means(estimates: np.ndarray, batch_size: int) -> np.ndarray:
@@ -224,22 +224,22 @@ def variance_demo(batch_size: int = 16, baseline: str = "V(s)", gamma: float = 0
     grad = exact.grad.ravel()
     variance = np.array([[_batch_means(e, b).var(axis=0, ddof=1).sum() for b in BATCH_SIZES]
                          for e in estimates])
-    means = _batch_means(estimates[BASELINES.index(baseline)], batch_size)
-    norms = np.linalg.norm(means, axis=1) * np.linalg.norm(grad)
-    cosines = np.where(norms > 0, means @ grad / np.where(norms > 0, norms, 1.0), 0.0)
+    cosines = _cosines(_batch_means(estimates[BASELINES.index(baseline)], batch_size), grad)
     return VarianceResult(float(gamma), int(batch_size), baseline, np.array(BATCH_SIZES),
                           variance, cosines, float(np.linalg.norm(grad)))
 
 
 def variance_summary(result: VarianceResult) -> str:
+    if result.grad_norm == 0:
+        return f"γ = {result.gamma:.2f}: ∇J = 0 at θ = 0, there is no gradient to estimate"
     return (f"γ = {result.gamma:.2f}, batch of {result.batch_size}, baseline {result.baseline}: "
-            f"variance of the batch mean {result.chosen_variance:.3g} (÷ {result.ratio:.2g} vs "
-            f"no baseline), |∇J| = {result.grad_norm:.3g}; {100 * result.uphill:.0f}% of "
-            f"batches point uphill")
+            f"variance ÷ |∇J|² = {result.relative_variance:.3g} (÷ {result.ratio:.2g} vs no "
+            f"baseline), |∇J| = {result.grad_norm:.3g}; mean cosine with ∇J "
+            f"{result.mean_cosine:.2f}, {100 * result.uphill:.0f}% of batches point uphill")
 
 
 class VariancePlot:
-    """Left: variance of the batch mean vs batch size per baseline (log-log).
+    """Left: variance of the batch mean ÷ |∇J|² vs batch size per baseline (log-log).
     Right: histogram of cos(batch mean, exact gradient) for the chosen setting."""
 
     BINS = np.linspace(-1.0, 1.0, 21)
@@ -252,9 +252,9 @@ class VariancePlot:
     def __call__(self, result: VarianceResult, fig: Figure) -> None:
         if self.marker is None:
             self._build(result, fig)
-        for line, variance in zip(self.lines, result.variance, strict=True):
-            line.set_data(result.batch_sizes, variance)
-        self.marker.set_data([result.batch_size], [result.chosen_variance])
+        for line, relative in zip(self.lines, result.relative, strict=True):
+            line.set_data(result.batch_sizes, relative)
+        self.marker.set_data([result.batch_size], [result.relative_variance])
         self.marker.set_color(BASELINE_COLOURS[BASELINES.index(result.baseline)])
         counts, _ = np.histogram(result.cosines, self.BINS)
         for bar, count in zip(self.bars, counts / max(len(result.cosines), 1), strict=True):
@@ -268,13 +268,13 @@ class VariancePlot:
         (self.marker,) = ax.plot([], [], marker="o", markersize=16, markerfacecolor="none",
                                  markeredgewidth=3, linestyle="none")
         b = np.array(BATCH_SIZES, dtype=float)
-        ax.plot(b, 10.0 / b, color="black", linestyle=":", linewidth=1.5,
+        ax.plot(b, 100.0 / b, color="black", linestyle=":", linewidth=1.5,
                 label="slope −1 (∝ 1 / batch)")
-        ax.set(xscale="log", yscale="log", xlim=(0.7, 370), ylim=(1e-4, 1e3), xticks=b,
-               xticklabels=[str(n) for n in BATCH_SIZES],
-               xlabel="batch size (episodes)", ylabel="variance of the batch mean",
-               title="Gradient-estimate variance")
-        ax.legend(loc="lower left", fontsize=11)
+        ax.axhline(1.0, color=GREYS["light"], linestyle="--", linewidth=1.5)
+        ax.set(xscale="log", yscale="log", xlim=(0.7, 370), ylim=(1e-2, 1e5), xticks=b,
+               xticklabels=[str(n) for n in BATCH_SIZES], xlabel="batch size (episodes)",
+               ylabel="variance ÷ |∇J|²", title="Noise relative to the gradient")
+        ax.legend(loc="upper right", fontsize=12)
         self.bars = hist.bar(self.BINS[:-1], np.zeros(len(self.BINS) - 1),
                              width=np.diff(self.BINS), align="edge", color=COLOURS["green"],
                              edgecolor="white")
@@ -297,3 +297,4 @@ def variance_panel(**defaults) -> SliderPanel:
     ]
     return SliderPanel(variance_demo, controls, VariancePlot(), name="pg-variance",
                        summary=variance_summary, figsize=(12.5, 4.8), clear=False)
+

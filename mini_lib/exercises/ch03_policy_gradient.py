@@ -7,8 +7,8 @@ answer may be a tensor, a NumPy array or a list with one ``G_t`` per step. It na
 typical mistakes: a single number instead of one value per step, an extra trailing
 ``G_T = 0``, the full-episode return ``G_0`` at every step, the answer in reverse order,
 forward accumulation (summing the *past* rewards), an off-by-one either way (``G_t`` without
-``r_t``, or with ``r_{t−1}``), a missing ``G_0`` or last reward, and γ used wrongly (``γ^k``
-counted from the episode start, no discount, or discounting ``r_t`` itself).
+``r_{t+1}``, or with ``r_t``), a missing ``G_0`` or last reward, and γ used wrongly (``γ^k``
+counted from the episode start, no discount, or discounting ``r_{t+1}`` itself).
 
 :func:`check_surrogate_loss` runs ``surrogate_loss(log_probs, advantages)`` on batches whose
 ``log_probs`` come from the policy's parameters and whose advantages are either plain numbers
@@ -84,15 +84,15 @@ def _is(formula: Callable[[np.ndarray, float], np.ndarray]) -> _Symptom:
 
 _FORWARD_HINT = ("you accumulate forwards, from the start of the episode, so G_t sums the "
                  "rewards *before* step t. The reward-to-go looks ahead: loop backwards from "
-                 "the last step, G_t = r_t + γ G_{t+1}.")
+                 "the last step, G_t = r_{t+1} + γ G_{t+1}.")
 
 _RTG_MISTAKES: list[tuple[_Symptom, str]] = [
     (_is(lambda r, g: np.full(r.size, _rtg(r, g)[0])),
      "full return instead of reward-to-go: each action should only be credited with rewards "
-     "that come after it — G_t sums r_t, r_{t+1}, …, not the whole episode's return G_0."),
+     "that come after it — G_t sums r_{t+1}, r_{t+2}, …, not the whole episode's return G_0."),
     (_is(lambda r, g: np.full(r.size, r.sum())),
      "full return instead of reward-to-go: each action should only be credited with rewards "
-     "that come after it — G_t sums r_t, r_{t+1}, … (discounted), not the whole episode."),
+     "that come after it — G_t sums r_{t+1}, r_{t+2}, … (discounted), not the whole episode."),
     (lambda r, g, G, got: _close(got, G[::-1]),
      "the answer is in reverse order: the backward loop produces G_{T−1} first — reverse the "
      "list at the end (or insert each G_t at the front)."),
@@ -100,11 +100,12 @@ _RTG_MISTAKES: list[tuple[_Symptom, str]] = [
     (_is(lambda r, g: np.cumsum(r)), _FORWARD_HINT),
     (_is(lambda r, g: _weighted(r, g, lambda t, k: k <= t, lambda t, k: k)), _FORWARD_HINT),
     (lambda r, g, G, got: _close(got[:-1], G[1:]) or _close(got[:-1], g * G[1:]),
-     "off by one: G_t must include r_t, the reward of step t itself (G_t = r_t + γ G_{t+1}); "
-     "yours starts at r_{t+1} — store G_t after adding r_t, not before."),
+     "off by one: G_t must include r_{t+1}, the reward of step t itself "
+     "(G_t = r_{t+1} + γ G_{t+1}); yours starts at r_{t+2} — store G_t after adding r_{t+1}, "
+     "not before."),
     (lambda r, g, G, got: _close(got[1:], G[:-1])
      or _close(got, G + np.concatenate([[0.0], r[:-1]])),
-     "off by one: G_t must start at r_t, yours also counts r_{t−1}, the reward of the step "
+     "off by one: G_t must start at r_{t+1}, yours also counts r_t, the reward of the step "
      "before — check the indices."),
     (lambda r, g, G, got: got[0] == 0 and _close(got[1:], G[1:]),
      "G_0 is never computed (it stays 0): range(T − 1, 0, −1) stops before t = 0 — loop "
@@ -114,12 +115,12 @@ _RTG_MISTAKES: list[tuple[_Symptom, str]] = [
      "with G_{T−1} = r_{T−1} (the G after the last step is 0)."),
     (_is(lambda r, g: _weighted(r, g, lambda t, k: k >= t, lambda t, k: k)),
      "γ is counted from the start of the episode (γ^k): in G_t, r_k is discounted by "
-     "γ^(k−t), from step t — the first reward counted, r_t, gets weight 1."),
+     "γ^(k−t), from step t — the first reward counted, r_{t+1}, gets weight 1."),
     (_is(lambda r, g: _rtg(r, 1.0)),
-     "you ignore γ: the rewards must be discounted, G_t = r_t + γ G_{t+1}."),
+     "you ignore γ: the rewards must be discounted, G_t = r_{t+1} + γ G_{t+1}."),
     (_is(lambda r, g: g * _rtg(r, g)),
-     "the discount starts one step too early: r_t itself gets weight 1 — "
-     "G_t = r_t + γ G_{t+1}, not γ (r_t + G_{t+1})."),
+     "the discount starts one step too early: r_{t+1} itself gets weight 1 — "
+     "G_t = r_{t+1} + γ G_{t+1}, not γ (r_{t+1} + G_{t+1})."),
 ]
 
 
@@ -138,7 +139,7 @@ def _rtg_shape_hint(shape: tuple[int, ...], length: int) -> str | None:
 
 
 def check_reward_to_go(fn: Callable[[torch.Tensor, float], Any]) -> CheckResult:
-    """Check ``fn(rewards, gamma) -> G`` with ``G_t = r_t + γ G_{t+1}`` (0 after the last step).
+    """Check ``fn(rewards, gamma) -> G`` with ``G_t = r_{t+1} + γ G_{t+1}`` (0 after the last step).
 
     ``rewards`` is a 1-D float32 tensor (one episode); the answer may be a tensor, a NumPy
     array or a list of the same length.

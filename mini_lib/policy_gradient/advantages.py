@@ -24,7 +24,7 @@ def _shift(x: torch.Tensor, k: int, fill: float | bool) -> torch.Tensor:
 
 def n_step_returns(rewards: TensorLike, next_values: TensorLike, terminated: TensorLike,
                    truncated: TensorLike, gamma: float, n: int) -> torch.Tensor:
-    r"""``G_t^{(n)} = Σ_{k<m} γ^k r_{t+k} + γ^m (1 − terminated) V(s'_{t+m−1})`` per step.
+    r"""``G_t^{(n)} = Σ_{k<m} γ^k r_{t+k+1} + γ^m (1 − terminated) V(s_{t+m})`` per step.
 
     Time is the *first* axis (a rollout, ``(T,)`` or ``(T, n_envs)``). ``next_values[t]`` is
     ``V`` of the observation reached by step ``t`` (the final observation when the episode
@@ -60,7 +60,7 @@ def gae_advantages(rewards: TensorLike, values: TensorLike, next_values: TensorL
                    lam: float) -> torch.Tensor:
     r"""GAE(λ): ``Â_t = Σ_k (γλ)^k δ_{t+k}`` within the episode, time on the first axis.
 
-    ``δ_t = r_t + γ (1 − terminated_t) V(s'_t) − V(s_t)``: a truncated step still bootstraps
+    ``δ_t = r_{t+1} + γ (1 − terminated_t) V(s_{t+1}) − V(s_t)``: a truncated step bootstraps
     from its final observation; the sum stops at the end of an episode (terminated or
     truncated) and at the end of the rollout. λ = 0 gives the TD error, λ = 1 the discounted
     return (bootstrapped at the end) minus ``V(s_t)``.
