@@ -1,14 +1,16 @@
 """How reliably does the course's DQN solve CartPole-v1? Seeds 0-9, the notebook's protocol.
 
 Per seed, exactly what chapter 02 does live: ``seed_everything(seed)``, one torch thread,
-``train_dqn`` stopped by ``SolvedCheck()`` (greedy mean ≥ 475 over 20 fixed-seed episodes,
-checked every 2000 environment steps, budget 50 000 steps), then 20 *fresh* greedy episodes
+``train_dqn`` with ``CARTPOLE_ROBUST``, stopped by ``SolvedCheck(consecutive=2)`` (greedy mean
+≥ 475 over 20 fixed-seed episodes on two checks in a row, checked every 2000 environment
+steps, budget 50 000 steps), then 20 *fresh* greedy episodes
 (``evaluate_greedy(q_net, seed=123)``, seeds 123-142), which the notebook asserts have mean
 ≥ 475. Prints seed, solved, steps, seconds (training including the solved checks), fresh
 mean and min; then the solved count, how many seeds would pass the notebook's asserts, and
 medians.
 
-Runs differ between torch's CPU code paths after a few thousand steps, so check both:
+Runs differ between torch's CPU code paths after a few thousand steps, so check both
+(``python benchmarks/cpu_paths.py benchmarks/dqn_seeds.py`` runs the two below):
 
 * pinned path (importing ``mini_lib`` sets ``ATEN_CPU_CAPABILITY=avx2`` unless it is set)::
 
@@ -18,7 +20,8 @@ Runs differ between torch's CPU code paths after a few thousand steps, so check 
 
     ATEN_CPU_CAPABILITY=default python benchmarks/dqn_seeds.py --config robust
 
-``--config fast`` measures ``CARTPOLE_FAST``; ``--seeds 0 1 2`` overrides the seeds. Run one
+``--config fast`` measures ``CARTPOLE_FAST``, ``--consecutive 1`` the single-check rule;
+``--seeds 0 1 2`` overrides the seeds. Run one
 benchmark at a time on an otherwise idle core: the seconds are wall-clock.
 """
 
