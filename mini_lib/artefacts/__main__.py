@@ -12,7 +12,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from mini_lib.artefacts import dqn_sweep, maml_weights, pg_sweep
+from mini_lib.artefacts import a3c_scaling, a3c_sweep, dqn_sweep, maml_weights, pg_sweep
 from mini_lib.artefacts.store import save
 
 #: artefact name -> generator ``(workers) -> (payload, description)``
@@ -21,6 +21,8 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "dqn_ablations": dqn_sweep.generate_ablations,
     "pg_sweep": pg_sweep.generate_sweep,
     "maml_weights": maml_weights.generate,
+    "a3c_sweep": a3c_sweep.generate_sweep,
+    "a3c_scaling": a3c_scaling.generate,
 }
 
 

@@ -16,7 +16,7 @@ from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork
 from mini_lib.policy_gradient.rollouts import EpisodeBatch, Rollout
 from mini_lib.returns import reward_to_go
 
-__all__ = ["PolicyGradientLoss", "actor_critic_loss", "reinforce_loss"]
+__all__ = ["PolicyGradientLoss", "actor_critic_loss", "combine_losses", "reinforce_loss"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,12 @@ def _normalize(advantages: torch.Tensor, mask: torch.Tensor | None) -> torch.Ten
     return (advantages - mean) / (std + 1e-8)
 
 
-def _combine(log_prob, advantages, entropy, value_loss, mask,
-             config: PolicyGradientConfig) -> PolicyGradientLoss:
+def combine_losses(log_prob: torch.Tensor, advantages: torch.Tensor, entropy: torch.Tensor,
+                   value_loss: torch.Tensor, mask: torch.Tensor | None,
+                   config: PolicyGradientConfig) -> PolicyGradientLoss:
+    """The total loss from its parts: ``−mean log π · Â`` (advantages normalised if
+    ``config.normalize_advantages``, never differentiated), the critic's loss and the entropy
+    bonus, averaged over real steps (``mask``; ``None``: all)."""
     if config.normalize_advantages:
         advantages = _normalize(advantages, mask)
     policy_loss = -_masked_mean(log_prob * advantages.detach(), mask)
@@ -83,7 +87,7 @@ def reinforce_loss(policy: CategoricalPolicy, value_fn: ValueNetwork | None,
             returns = returns + config.gamma ** to_end * final_values[:, None] * mask
         advantages = returns - values.detach()
         value_loss = _masked_mean((values - returns) ** 2, mask)
-    return _combine(log_prob, advantages, dist.entropy(), value_loss, mask, config)
+    return combine_losses(log_prob, advantages, dist.entropy(), value_loss, mask, config)
 
 
 def actor_critic_loss(policy: CategoricalPolicy, value_fn: ValueNetwork, rollout: Rollout,
@@ -106,4 +110,4 @@ def actor_critic_loss(policy: CategoricalPolicy, value_fn: ValueNetwork, rollout
                                      rollout.truncated, config.gamma, config.n_steps)
             advantages = targets - values
     value_loss = ((values - targets) ** 2).mean()
-    return _combine(log_prob, advantages, dist.entropy(), value_loss, None, config)
+    return combine_losses(log_prob, advantages, dist.entropy(), value_loss, None, config)

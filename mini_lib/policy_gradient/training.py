@@ -15,20 +15,14 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
-from mini_lib.checks import check_finite
 from mini_lib.evaluation import SolvedCheck
 from mini_lib.policy_gradient.config import PolicyGradientConfig
 from mini_lib.policy_gradient.losses import PolicyGradientLoss, actor_critic_loss, reinforce_loss
-from mini_lib.policy_gradient.networks import (
-    CategoricalPolicy,
-    ValueNetwork,
-    check_policy_env,
-    policy_actor,
-)
+from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork, policy_actor
 from mini_lib.policy_gradient.rollouts import RolloutState, collect_episodes, collect_rollout
+from mini_lib.policy_gradient.updates import build_actor_critic, gradient_step, optimizer_groups
 
 __all__ = ["PolicyGradientResult", "solved_check", "train_actor_critic", "train_reinforce"]
 
@@ -47,37 +41,9 @@ class PolicyGradientResult:
 
 
 def _setup(env: gym.Env, config: PolicyGradientConfig, seed: int, with_value: bool):
-    n_inputs, n_actions = check_policy_env(env)
-    torch.manual_seed(seed)
-    policy = CategoricalPolicy(n_inputs, n_actions, config.hidden)
-    value_fn = ValueNetwork(n_inputs, config.hidden) if with_value else None
-    groups = [{"params": policy.parameters(), "lr": config.learning_rate}]
-    if value_fn is not None:
-        groups.append({"params": value_fn.parameters(), "lr": config.value_learning_rate})
+    policy, value_fn = build_actor_critic(env, config, seed, with_value)
     env.action_space.seed(seed)
-    return policy, value_fn, torch.optim.Adam(groups)
-
-
-def _gradient_step(loss: PolicyGradientLoss, optimizer: torch.optim.Optimizer,
-                   config: PolicyGradientConfig, step: int) -> None:
-    """``backward`` + clip + ``step``; a NaN/inf loss or gradient raises ``DivergenceError``."""
-    optimizer.zero_grad()
-    total = loss.total
-    norms = []
-    if torch.isfinite(total):
-        total.backward()
-        # Each network is clipped on its own: the critic's large gradients must not shrink
-        # the actor's step.
-        norms = [nn.utils.clip_grad_norm_(group["params"], config.max_grad_norm)
-                 for group in optimizer.param_groups]
-    check_finite(
-        lambda: (f"policy-gradient loss or gradient became non-finite at step {step} ("
-                 + ", ".join(f"{k} {v:.3g}" for k, v in loss.as_floats().items()) + ")"),
-        torch.stack([total.detach(), *norms]),
-        lambda: (f"learning_rate {config.learning_rate:g} / value_learning_rate "
-                 f"{config.value_learning_rate:g} too high (try 10x smaller), or rewards too "
-                 f"large for the value network (scale them down)"))
-    optimizer.step()
+    return policy, value_fn, torch.optim.Adam(optimizer_groups(policy, value_fn, config))
 
 
 def _record(result: PolicyGradientResult, loss: PolicyGradientLoss, returns: list[float],
@@ -114,7 +80,7 @@ def train_reinforce(
     while step < config.total_steps:
         batch = collect_episodes(env, policy, config.batch_episodes, rng)
         loss = reinforce_loss(policy, value_fn, batch, config)
-        _gradient_step(loss, optimizer, config, step)
+        gradient_step(loss, optimizer, config, step)
         ends = (step + torch.cumsum(batch.lengths, 0)).tolist()
         n_new = int(batch.lengths.sum())
         _record(result, loss, batch.returns, ends, bar, min(n_new, config.total_steps - step))
@@ -152,7 +118,7 @@ def train_actor_critic(
         n = min(config.n_steps, config.total_steps - step)
         rollout = collect_rollout(env, policy, n, state)
         loss = actor_critic_loss(policy, value_fn, rollout, config)
-        _gradient_step(loss, optimizer, config, step)
+        gradient_step(loss, optimizer, config, step)
         _record(result, loss, rollout.episode_returns,
                 [step + t + 1 for t in rollout.episode_ends], bar, n)
         step += n
