@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup lab test lint unit notebooks notebooks-default execute lock bench bench-paths \
+.PHONY: help setup ray lab test lint unit notebooks notebooks-default execute lock bench bench-paths \
 	bench-peer data clean
 
 help:  ## list the targets
@@ -28,6 +28,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv with the pinned packages and register the course kernel
 
+RAY_STAMP := $(VENV)/.ray-installed
+$(RAY_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[ray]"
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP)  ## install the optional Ray extra (chapter 04's Ray backend; make test does this)
+
 lab: setup  ## open JupyterLab on chapters/ (PORT=8888 by default)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=chapters --ServerApp.port=$(PORT) \
 	  --ServerApp.port_retries=0 $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -38,16 +45,16 @@ test: lint unit notebooks notebooks-default  ## ruff, unit tests, browser test, 
 lint: setup  ## ruff on the library, the tests and the notebooks
 	$(VENV)/bin/ruff check .
 
-unit: setup  ## unit tests of mini_lib, notebook hygiene, browser test (if Chromium is present)
+unit: setup ray  ## unit tests of mini_lib (Ray backend included), notebook hygiene, browser test
 	$(PY) -m pytest tests
 
-notebooks: setup  ## nbval strict: re-run every notebook, compare with its stored outputs
+notebooks: setup ray  ## nbval strict: re-run every notebook, compare with its stored outputs
 	$(PY) -m pytest chapters
 
 # A learner on Apple silicon or an x86 without AVX2 runs torch's default kernels: every
 # notebook must run there and its assertions hold (outputs may differ in the last digits, so
 # lax: errors only). ATEN_CPU_CAPABILITY=default stands in for those CPUs on this machine.
-notebooks-default: setup  ## every notebook once on torch's default CPU path (nbval lax)
+notebooks-default: setup ray  ## every notebook once on torch's default CPU path (nbval lax)
 	ATEN_CPU_CAPABILITY=default $(PY) -m pytest chapters --nbval-lax
 
 execute: setup  ## re-execute notebooks in place (NB=chapters/00_*.ipynb for one), strip widget state

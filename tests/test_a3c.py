@@ -26,6 +26,7 @@ from mini_lib.policy_gradient.a3c import (
 )
 from mini_lib.policy_gradient.config import CARTPOLE_ACTOR_CRITIC
 from mini_lib.policy_gradient.losses import actor_critic_loss
+from mini_lib.policy_gradient.rollout_worker import RolloutWorker
 from mini_lib.policy_gradient.rollouts import RolloutState, collect_rollout
 from mini_lib.policy_gradient.shared_adam import SharedAdam
 from mini_lib.policy_gradient.updates import (
@@ -90,17 +91,20 @@ def test_push_gradients_names_a_missing_gradient_or_a_shape_mismatch():
 
 
 def test_one_update_hands_the_shared_networks_exactly_one_backward_pass():
-    env = make_cartpole()
     shared = nets(seed=0)
-    local = nets(seed=7)  # stale local weights: worker_update must pull the shared ones first
+    worker = RolloutWorker(CONFIG, rank=0, seed=7)  # stale local weights: it must pull first
+    twin = RolloutWorker(CONFIG, rank=0, seed=7)  # the same env and random stream
     before = copy.deepcopy(shared)
     optimizer = SharedAdam(optimizer_groups(*shared, CONFIG))
-    rollout = worker_update(local, shared, optimizer, env, RolloutState.start(env, 3), CONFIG,
-                            CONFIG.n_steps, 0)
-    loss = actor_critic_loss(*before, rollout, CONFIG)
-    clipped_backward(loss, [list(net.parameters()) for net in before], CONFIG, 0)
-    reference = torch.optim.Adam(optimizer_groups(*before, CONFIG), foreach=False)
-    reference.step()
+    update = worker_update(worker, shared, optimizer, CONFIG.n_steps, 0)
+    weights = torch.nn.utils.parameters_to_vector([*before[0].parameters(),
+                                                   *before[1].parameters()])
+    expected = twin.gradient(weights.detach(), CONFIG.n_steps)
+    assert torch.equal(update.gradient, expected.gradient)
+    for before_p, twin_p in zip([*before[0].parameters(), *before[1].parameters()],
+                                twin.parameters, strict=True):
+        before_p.grad = twin_p.grad
+    torch.optim.Adam(optimizer_groups(*before, CONFIG), foreach=False).step()
     for shared_net, before_net in zip(shared, before, strict=True):
         for p, q in zip(shared_net.parameters(), before_net.parameters(), strict=True):
             assert torch.equal(p.grad, q.grad)
@@ -267,8 +271,17 @@ def test_a_worker_killed_from_outside_stops_the_run(leaves_nothing_behind):
     assert f"(pid {pid})" in str(caught.value)
 
 
+@pytest.fixture
+def interrupts_raise():
+    """Python's own SIGINT handler, as in a Jupyter kernel: a process started in the background
+    (CI, ``nohup``) inherits SIGINT ignored, and then ``interrupt_main`` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_an_interrupted_cell_re_raises_keyboard_interrupt_after_stopping_workers(
-        leaves_nothing_behind):
+        interrupts_raise, leaves_nothing_behind):
     stop_when, state = fire_when_training(lambda: (_thread.interrupt_main(), time.monotonic()))
     with pytest.raises(KeyboardInterrupt):
         train_a3c(LONG, 2, start_method="spawn", stop_when=stop_when)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -105,6 +106,7 @@ def train_a2c(
     progress: bool = False,
     stop_when: Callable[[CategoricalPolicy, int], bool] | None = None,
     loss_fn: LossFunction = actor_critic_loss,
+    backend: str = "local",
 ) -> PolicyGradientResult:
     """Synchronous advantage actor-critic over ``n_envs`` copies of ``env_id``.
 
@@ -113,7 +115,18 @@ def train_a2c(
     (asked after every update, ``step`` counting env steps) returns True, which records
     ``solved_at_step``. ``loss_fn`` swaps the advantage estimator (chapter 04 uses it to show
     the source article's). ``progress`` shows a tqdm bar with the recent return.
+
+    ``backend="ray"`` runs the synchronous version on Ray instead: ``n_envs`` remote workers
+    (one env each, the default ``loss_fn`` only), their gradients averaged into each step, and
+    returns the :class:`~mini_lib.policy_gradient.a3c.A3CResult` of
+    :func:`~mini_lib.policy_gradient.ray_backend.train_on_ray`.
     """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    if backend == "ray":
+        from mini_lib.policy_gradient.ray_backend import train_on_ray  # optional: imports ray
+        return train_on_ray(config, n_envs, seed, synchronous=True, progress=progress,
+                            stop_when=stop_when, env_factory=partial(gym.make, env_id))
     envs = make_envs(env_id, n_envs)
     policy, value_fn = build_actor_critic(envs[0], config, seed)
     optimizer = torch.optim.Adam(optimizer_groups(policy, value_fn, config))

@@ -27,11 +27,10 @@ from tqdm.auto import tqdm
 
 from mini_lib.checks import check_int
 from mini_lib.policy_gradient.config import PolicyGradientConfig
-from mini_lib.policy_gradient.losses import actor_critic_loss
 from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork
-from mini_lib.policy_gradient.rollouts import Rollout, RolloutState, collect_rollout
+from mini_lib.policy_gradient.rollout_worker import RolloutWorker, WorkerGradient, make_cartpole
 from mini_lib.policy_gradient.shared_adam import SharedAdam
-from mini_lib.policy_gradient.updates import build_actor_critic, clipped_backward, optimizer_groups
+from mini_lib.policy_gradient.updates import build_actor_critic, optimizer_groups
 
 __all__ = ["A3CResult", "A3CShared", "WorkerError", "a3c_worker", "make_cartpole",
            "push_gradients", "train_a3c", "worker_update"]
@@ -42,11 +41,6 @@ StopWhen = Callable[[CategoricalPolicy, int], bool]
 
 class WorkerError(RuntimeError):
     """A worker process failed: killed, exited non-zero, or raised (its traceback inside)."""
-
-
-def make_cartpole() -> gym.Env:
-    """The default ``env_factory``: ``gym.make("CartPole-v1")`` (top level, so it pickles)."""
-    return gym.make("CartPole-v1")
 
 
 def push_gradients(local: nn.Module, shared: nn.Module) -> None:
@@ -66,21 +60,17 @@ def push_gradients(local: nn.Module, shared: nn.Module) -> None:
         shared_p.grad = local_p.grad
 
 
-def worker_update(local: Nets, shared: Nets, optimizer: torch.optim.Optimizer, env: gym.Env,
-                  state: RolloutState, config: PolicyGradientConfig, n_steps: int,
-                  step: int) -> Rollout:
-    """One A3C update, callable in-process: pull ``shared`` into ``local``, collect ``n_steps``
-    steps, :func:`clipped_backward` on ``local``, push the gradients, step ``optimizer`` (over
-    ``shared``'s parameters). ``step`` (the global step) goes into divergence messages."""
-    for local_net, shared_net in zip(local, shared, strict=True):
-        local_net.load_state_dict(shared_net.state_dict())
-    rollout = collect_rollout(env, local[0], n_steps, state)
-    loss = actor_critic_loss(local[0], local[1], rollout, config)
-    clipped_backward(loss, [list(net.parameters()) for net in local], config, step)
-    for local_net, shared_net in zip(local, shared, strict=True):
-        push_gradients(local_net, shared_net)
+def worker_update(worker: RolloutWorker, shared: Nets, optimizer: torch.optim.Optimizer,
+                  n_steps: int, step: int) -> WorkerGradient:
+    """One A3C update, callable in-process: ``worker`` pulls the shared weights and computes
+    its clipped gradient on ``n_steps`` steps of its env; the gradients are pushed to
+    ``shared`` and ``optimizer`` (over ``shared``'s parameters) steps. ``step``: the global
+    step count, for divergence messages."""
+    result = worker.gradient(_flat(shared), n_steps, step)
+    push_gradients(worker.policy, shared[0])
+    push_gradients(worker.value_fn, shared[1])
     optimizer.step()
-    return rollout
+    return result
 
 
 #: What every worker gets: shared networks and optimiser state, the global step counter, per
@@ -100,25 +90,23 @@ def a3c_worker(rank: int, config: PolicyGradientConfig, seed: int,
     torch.set_num_threads(1)
     parent = os.getppid()
     try:
-        env = env_factory()
+        worker = RolloutWorker(config, rank, seed, env_factory)
         nets = (shared.policy, shared.value_fn)
-        local = (copy.deepcopy(shared.policy), copy.deepcopy(shared.value_fn))
         optimizer = SharedAdam(optimizer_groups(*nets, config), state=shared.optimizer_state)
-        state = RolloutState.start(env, seed + rank)
         returns, end_steps, cpu_start = [], [], time.process_time()
         while not shared.stop.value:
             done = shared.global_steps.get_obj().value
             if done >= config.total_steps or os.getppid() != parent:
                 break
             n = min(config.n_steps, config.total_steps - done)
-            rollout = worker_update(local, nets, optimizer, env, state, config, n, done)
+            update = worker_update(worker, nets, optimizer, n, done)
             with shared.global_steps.get_lock():
                 shared.global_steps.value += n
                 step = shared.global_steps.value
                 shared.worker_steps[rank] += n
                 shared.worker_updates[rank] += 1
-            returns.extend(rollout.episode_returns)
-            end_steps.extend(step - n + t + 1 for t in rollout.episode_ends)
+            returns.extend(update.episode_returns)
+            end_steps.extend(step - n + t for t in update.episode_ends)
         if os.getppid() == parent:
             shared.messages.put(("done", rank, returns, end_steps, time.process_time() - cpu_start))
     except Exception as exc:
@@ -278,7 +266,8 @@ class _Run:
 
 def train_a3c(config: PolicyGradientConfig, workers: int, seed: int = 0, *,
               start_method: str | None = None, env_factory: Callable[[], gym.Env] = make_cartpole,
-              progress: bool = False, stop_when: StopWhen | None = None) -> A3CResult:
+              progress: bool = False, stop_when: StopWhen | None = None,
+              backend: str = "processes", address: str | None = None) -> A3CResult:
     """A3C with ``workers`` processes (1-32) for about ``config.total_steps`` global steps,
     from the networks ``build_actor_critic(env, config, seed)`` makes (as the A2C trainer).
 
@@ -287,8 +276,16 @@ def train_a3c(config: PolicyGradientConfig, workers: int, seed: int = 0, *,
     ``stop_when(policy, step)`` is asked here, on a copy of the shared policy, whenever the
     counter moved; True stops the run. A worker's exception is re-raised (its own type if it
     unpickles, caused by a :class:`WorkerError` with its traceback); a killed worker raises
-    :class:`WorkerError`. Every exit (KeyboardInterrupt too) first stops and joins all workers."""
+    :class:`WorkerError`. Every exit (KeyboardInterrupt too) first stops and joins all workers.
+    ``backend="ray"``: the same workers as Ray actors (``address``: a cluster to join), see
+    :func:`mini_lib.policy_gradient.ray_backend.train_on_ray`."""
     workers = check_int("workers", workers, 1, 32)
+    if backend not in ("processes", "ray"):
+        raise ValueError(f"backend must be 'processes' or 'ray', got {backend!r}")
+    if backend == "ray":
+        from mini_lib.policy_gradient.ray_backend import train_on_ray  # optional: imports ray
+        return train_on_ray(config, workers, seed, address=address, env_factory=env_factory,
+                            progress=progress, stop_when=stop_when)
     methods = mp.get_all_start_methods()
     if start_method is not None and start_method not in methods:
         raise ValueError(f"start_method must be None or one of {methods}, got {start_method!r}")
