@@ -97,6 +97,8 @@ def test_the_backends_are_reached_through_train_a3c_and_train_a2c(local_cluster)
     assert a2c.worker_updates[0] == a2c.worker_updates[1]
     with pytest.raises(ValueError, match="backend must be"):
         train_a3c(CONFIG, 2, backend="threads")
+    with pytest.raises(ValueError, match="workers must be at most the Ray cluster's 2 CPUs"):
+        train_on_ray(CONFIG, 3)  # an actor per worker: a third would wait for a CPU forever
 
 
 def test_a_worker_error_is_re_raised_with_its_own_type(local_cluster):

@@ -78,6 +78,12 @@ def train_on_ray(config: PolicyGradientConfig, workers: int, seed: int = 0, *,
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level="ERROR", num_cpus=None if address else max(workers, 1))
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if cpus < workers:
+        if started:
+            ray.shutdown()
+        raise ValueError(f"workers must be at most the Ray cluster's {cpus:g} CPUs (one actor "
+                         f"each), got {workers}; start Ray with more num_cpus or fewer workers")
     env = env_factory()
     policy, value_fn = build_actor_critic(env, config, seed)
     env.close()
