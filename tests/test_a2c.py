@@ -132,6 +132,8 @@ def test_a_stale_update_equals_the_gradient_at_the_old_parameters():
     (lambda: train_a2c(SMALL, 0), "n_envs"),
     (lambda: simulate_async(SMALL, workers=0, staleness=0), "workers"),
     (lambda: simulate_async(SMALL, workers=2, staleness=-1), "staleness"),
+    (lambda: train_a2c(SMALL, 2, backend="threads"), "backend"),
+    (lambda: train_a2c(SMALL, 2, backend="ray", loss_fn=lambda *a: None), "loss_fn"),
 ])
 def test_bad_arguments_name_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):

@@ -84,3 +84,19 @@ def test_a_batch_from_many_envs_covers_more_of_the_state_variance():
     assert one < 0.6 < four < many <= 1.0
     with pytest.raises(ValueError, match="n_envs"):
         batch_diversity(0, 8)
+
+
+def test_stale_gradient_alignment_is_exactly_one_without_staleness():
+    from dataclasses import replace
+
+    from mini_lib.demos.ch04_a3c import stale_gradient_alignment
+    from mini_lib.policy_gradient.config import CARTPOLE_A2C
+
+    cosines = stale_gradient_alignment(replace(CARTPOLE_A2C, learning_rate=1e-2), (0, 8),
+                                       updates=20, n_envs=2)
+    assert len(cosines[0]) == len(cosines[8]) == 20 - 8
+    assert np.allclose(cosines[0], 1.0, atol=1e-6)  # the same parameters, the same rollout
+    assert np.all(cosines[8] <= 1.0 + 1e-6) and np.all(cosines[8] >= -1.0 - 1e-6)
+    assert cosines[8].mean() < 1.0 - 1e-4  # eight Adam steps at 1e-2 do move the gradient
+    with pytest.raises(ValueError, match="updates"):
+        stale_gradient_alignment(CARTPOLE_A2C, (0, 8), updates=5)

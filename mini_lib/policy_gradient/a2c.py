@@ -124,6 +124,9 @@ def train_a2c(
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
     if backend == "ray":
+        if loss_fn is not actor_critic_loss:
+            raise ValueError("backend='ray' runs RolloutWorker's actor-critic loss; loss_fn "
+                             "can only be changed with backend='local'")
         from mini_lib.policy_gradient.ray_backend import train_on_ray  # optional: imports ray
         return train_on_ray(config, n_envs, seed, synchronous=True, progress=progress,
                             stop_when=stop_when, env_factory=partial(gym.make, env_id))
