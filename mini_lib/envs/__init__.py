@@ -13,11 +13,13 @@ __all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv", "TabularMDP"]
 
 GRIDWORLD_ID = "mini_lib/GridWorld-v0"
 MAXIMIZATION_BIAS_ID = "mini_lib/MaximizationBias-v0"  # Sutton & Barto, Example 6.7
+POINT_NAVIGATION_ID = "mini_lib/PointNavigation-v0"  # Finn et al. 2017, section 5.3
 
 # id -> (entry point, time limit in steps)
 _ENVIRONMENTS = {
     GRIDWORLD_ID: ("mini_lib.envs.gridworld:GridWorldEnv", 100),
     MAXIMIZATION_BIAS_ID: ("mini_lib.envs.maximization_bias:MaximizationBiasEnv", 100),
+    POINT_NAVIGATION_ID: ("mini_lib.envs.point_navigation:PointNavigationEnv", 100),
 }
 
 for _env_id, (_entry_point, _max_steps) in _ENVIRONMENTS.items():
