@@ -62,10 +62,9 @@ def push_gradients(local: nn.Module, shared: nn.Module) -> None:
 
 def worker_update(worker: RolloutWorker, shared: Nets, optimizer: torch.optim.Optimizer,
                   n_steps: int, step: int) -> WorkerGradient:
-    """One A3C update, callable in-process: ``worker`` pulls the shared weights and computes
-    its clipped gradient on ``n_steps`` steps of its env; the gradients are pushed to
-    ``shared`` and ``optimizer`` (over ``shared``'s parameters) steps. ``step``: the global
-    step count, for divergence messages."""
+    """One A3C update, in-process: ``worker`` pulls the shared weights, computes its clipped
+    gradient on ``n_steps`` steps, pushes it to ``shared``; ``optimizer`` (over ``shared``)
+    steps. ``step``: the global step count, for divergence messages."""
     result = worker.gradient(_flat(shared), n_steps, step)
     push_gradients(worker.policy, shared[0])
     push_gradients(worker.value_fn, shared[1])
@@ -73,10 +72,10 @@ def worker_update(worker: RolloutWorker, shared: Nets, optimizer: torch.optim.Op
     return result
 
 
-#: What every worker gets: shared networks and optimiser state, the global step counter, per
-#: worker step and update counts (written under the counter's lock), stop flag, message queue.
+#: What every worker gets: networks, optimiser state, counters, stop flag, queue, start count.
 A3CShared = namedtuple("A3CShared", ["policy", "value_fn", "optimizer_state", "global_steps",
-                                     "worker_steps", "worker_updates", "stop", "messages"])
+                                     "worker_steps", "worker_updates", "stop", "messages",
+                                     "ready"])
 
 
 def a3c_worker(rank: int, config: PolicyGradientConfig, seed: int,
@@ -93,6 +92,11 @@ def a3c_worker(rank: int, config: PolicyGradientConfig, seed: int,
         worker = RolloutWorker(config, rank, seed, env_factory)
         nets = (shared.policy, shared.value_fn)
         optimizer = SharedAdam(optimizer_groups(*nets, config), state=shared.optimizer_state)
+        with shared.ready.get_lock():  # start together: under spawn, start-up takes seconds
+            shared.ready.value += 1  # and a worker that starts early could do all the work
+        while (shared.ready.get_obj().value < len(shared.worker_steps) and not shared.stop.value
+               and os.getppid() == parent):
+            time.sleep(0.01)
         returns, end_steps, cpu_start = [], [], time.process_time()
         while not shared.stop.value:
             done = shared.global_steps.get_obj().value
@@ -110,10 +114,9 @@ def a3c_worker(rank: int, config: PolicyGradientConfig, seed: int,
         if os.getppid() == parent:
             shared.messages.put(("done", rank, returns, end_steps, time.process_time() - cpu_start))
     except Exception as exc:
-        try:
+        blob = None
+        with contextlib.suppress(Exception):  # an exception that does not pickle: text only
             blob = pickle.dumps(exc)
-        except Exception:
-            blob = None
         shared.stop.value = True
         shared.messages.put(("error", rank, type(exc).__name__, traceback.format_exc(), blob))
         raise SystemExit(1) from None
@@ -125,8 +128,7 @@ def _flat(nets: Nets) -> torch.Tensor:
 
 @dataclass
 class A3CResult:
-    """A run: plain copies of the final shared networks, counters, all episodes by global end
-    step, timings; ``solved_at_step``: when ``stop_when`` said yes (workers may add a few)."""
+    """A run: the final networks (plain copies), counters, episodes, timings, solved step."""
 
     policy: CategoricalPolicy
     value_fn: ValueNetwork
@@ -188,7 +190,8 @@ class _Run:
         self.shared = A3CShared(policy, value_fn, optimizer.shared_state(), ctx.Value("q", 0),
                                 ctx.Array("q", workers, lock=False),
                                 ctx.Array("q", workers, lock=False),
-                                ctx.Value("b", False, lock=False), ctx.SimpleQueue())
+                                ctx.Value("b", False, lock=False), ctx.SimpleQueue(),
+                                ctx.Value("q", 0))
         self.processes = [ctx.Process(target=a3c_worker, name=f"a3c-worker-{rank}", daemon=True,
                                       args=(rank, config, seed, env_factory, self.shared))
                           for rank in range(workers)]
