@@ -27,7 +27,7 @@ from mini_lib.policy_gradient.config import PolicyGradientConfig
 from mini_lib.policy_gradient.losses import PolicyGradientLoss, actor_critic_loss
 from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork, check_policy_env
 from mini_lib.policy_gradient.rollouts import Rollout, RolloutState
-from mini_lib.policy_gradient.training import PolicyGradientResult
+from mini_lib.policy_gradient.training import PolicyGradientResult, record_update
 from mini_lib.policy_gradient.updates import build_actor_critic, gradient_step, optimizer_groups
 
 __all__ = ["LossFunction", "collect_rollouts", "make_envs", "start_states", "train_a2c"]
@@ -144,13 +144,10 @@ def train_a2c(
             rollout = collect_rollouts(envs, policy, config.n_steps, states)
             loss = loss_fn(policy, value_fn, rollout, config)
             gradient_step(loss, optimizer, config, step)
-            result.losses.append(loss.as_floats())
-            result.episode_returns.extend(rollout.episode_returns)
-            result.episode_end_steps.extend(step + (t + 1) * n_envs for t in rollout.episode_ends)
-            if rollout.episode_returns:
-                bar.set_postfix(recent_return=f"{np.mean(result.episode_returns[-10:]):.0f}")
             n_new = config.n_steps * n_envs
-            bar.update(min(n_new, config.total_steps - step))
+            record_update(result, loss, rollout.episode_returns,
+                          [step + (t + 1) * n_envs for t in rollout.episode_ends], bar,
+                          min(n_new, config.total_steps - step))
             step += n_new
             if stop_when is not None and stop_when(policy, step):
                 result.solved_at_step = step

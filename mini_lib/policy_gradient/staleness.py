@@ -36,7 +36,7 @@ from mini_lib.policy_gradient.a2c import (
 from mini_lib.policy_gradient.config import PolicyGradientConfig
 from mini_lib.policy_gradient.losses import actor_critic_loss
 from mini_lib.policy_gradient.networks import CategoricalPolicy
-from mini_lib.policy_gradient.training import PolicyGradientResult
+from mini_lib.policy_gradient.training import PolicyGradientResult, record_update
 from mini_lib.policy_gradient.updates import build_actor_critic, clipped_backward, optimizer_groups
 
 __all__ = ["StaleResult", "simulate_async"]
@@ -104,12 +104,9 @@ def simulate_async(
             result.versions.append(max(0, update - staleness))
             update += 1
             history.append(parameters_to_vector(global_params).detach())
-            result.losses.append(loss.as_floats())
-            result.episode_returns.extend(rollout.episode_returns)
-            result.episode_end_steps.extend(step + t + 1 for t in rollout.episode_ends)
-            if rollout.episode_returns:
-                bar.set_postfix(recent_return=f"{np.mean(result.episode_returns[-10:]):.0f}")
-            bar.update(min(config.n_steps, config.total_steps - step))
+            record_update(result, loss, rollout.episode_returns,
+                          [step + t + 1 for t in rollout.episode_ends], bar,
+                          min(config.n_steps, config.total_steps - step))
             step += config.n_steps
             if stop_when is not None and stop_when(policy, step):
                 result.solved_at_step = step

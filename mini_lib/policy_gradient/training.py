@@ -24,7 +24,8 @@ from mini_lib.policy_gradient.networks import CategoricalPolicy, ValueNetwork, p
 from mini_lib.policy_gradient.rollouts import RolloutState, collect_episodes, collect_rollout
 from mini_lib.policy_gradient.updates import build_actor_critic, gradient_step, optimizer_groups
 
-__all__ = ["PolicyGradientResult", "solved_check", "train_actor_critic", "train_reinforce"]
+__all__ = ["PolicyGradientResult", "record_update", "solved_check", "train_actor_critic",
+           "train_reinforce"]
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _setup(env: gym.Env, config: PolicyGradientConfig, seed: int, with_value: bo
     return policy, value_fn, torch.optim.Adam(optimizer_groups(policy, value_fn, config))
 
 
-def _record(result: PolicyGradientResult, loss: PolicyGradientLoss, returns: list[float],
+def record_update(result: PolicyGradientResult, loss: PolicyGradientLoss, returns: list[float],
             end_steps: list[int], bar: tqdm, n_new_steps: int) -> None:
     result.losses.append(loss.as_floats())
     result.episode_returns.extend(returns)
@@ -83,7 +84,7 @@ def train_reinforce(
         gradient_step(loss, optimizer, config, step)
         ends = (step + torch.cumsum(batch.lengths, 0)).tolist()
         n_new = int(batch.lengths.sum())
-        _record(result, loss, batch.returns, ends, bar, min(n_new, config.total_steps - step))
+        record_update(result, loss, batch.returns, ends, bar, min(n_new, config.total_steps - step))
         step += n_new
         if stop_when is not None and stop_when(policy, step):
             result.solved_at_step = step
@@ -119,7 +120,7 @@ def train_actor_critic(
         rollout = collect_rollout(env, policy, n, state)
         loss = actor_critic_loss(policy, value_fn, rollout, config)
         gradient_step(loss, optimizer, config, step)
-        _record(result, loss, rollout.episode_returns,
+        record_update(result, loss, rollout.episode_returns,
                 [step + t + 1 for t in rollout.episode_ends], bar, n)
         step += n
         if stop_when is not None and stop_when(policy, step):
