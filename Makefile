@@ -77,19 +77,21 @@ lock: setup  ## rewrite constraints.txt from the current .venv (after a delibera
 	mv constraints.new constraints.txt
 	@echo "constraints.txt rewritten; now update the pins in environment.yml (tests check them)"
 
-bench: setup  ## timing benchmarks (slider redraws, tabular, DQN over 10 seeds, PG over 5, MAML speed, A3C scaling)
+bench: setup  ## timing benchmarks (slider redraws, tabular, DQN over 10 seeds, PG over 5, MAML speed, A3C scaling, 2D-navigation env)
 	$(PY) benchmarks/slider_redraw.py
 	$(PY) benchmarks/tabular_speed.py
 	$(PY) benchmarks/dqn_seeds.py
 	$(PY) benchmarks/pg_seeds.py
 	$(PY) benchmarks/maml_speed.py
 	$(PY) benchmarks/a3c_scaling.py
+	$(PY) benchmarks/navigation_speed.py
 
 bench-paths: setup  ## the seed tables behind every asserted training result, on both CPU paths
 	$(PY) benchmarks/cpu_paths.py benchmarks/dqn_seeds.py
 	$(PY) benchmarks/cpu_paths.py benchmarks/pg_seeds.py
 	$(PY) benchmarks/cpu_paths.py benchmarks/a2c_seeds.py
 	$(PY) benchmarks/cpu_paths.py benchmarks/maml_live_seeds.py
+	$(PY) benchmarks/cpu_paths.py benchmarks/maml_rl_live_seeds.py
 
 bench-peer: setup  ## mini_lib DQN and A2C vs Stable-Baselines3 (installs the optional [peer] extra)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[peer]"

@@ -3,9 +3,10 @@
 Run: ``make bench`` or ``.venv/bin/python benchmarks/slider_redraw.py``. Prints, per panel,
 the median and worst redraw over a grid of slider positions (compute + draw + PNG encoding,
 the time the kernel is busy), and how much of it value iteration takes. The course's bar is
-100 ms per redraw for panels that browse precomputed or cheap results, and 1 s for chapter
-03's live variance panel (it re-samples 4096 episodes when γ changes); the browser adds a few
-ms to show the new PNG.
+100 ms per redraw for panels that browse precomputed or cheap results, 1 s for chapter
+03's live variance panel (it re-samples 4096 episodes when γ changes) and 2 s for chapter 06's
+live adaptation (each redraw samples and adapts two policies); the browser adds a few ms to
+show the new PNG.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure
 
 from mini_lib import seed_everything
 from mini_lib.artefacts.dqn_sweep import load_sweep as load_dqn_sweep
+from mini_lib.artefacts.maml_nav import load_policies, policy
 from mini_lib.artefacts.maml_weights import load_weights, method_params, scratch_params
 from mini_lib.artefacts.pg_sweep import GRID as PG_GRID
 from mini_lib.artefacts.pg_sweep import load_sweep as load_pg_sweep
@@ -25,6 +27,7 @@ from mini_lib.demos import ch00_mapping as ch00
 from mini_lib.demos import ch02_dqn as ch02
 from mini_lib.demos import ch03_policy_gradient as ch03
 from mini_lib.demos import ch05_maml as ch05
+from mini_lib.demos import ch06_maml_rl as ch06
 from mini_lib.ui.plotting import use_course_style
 
 
@@ -69,6 +72,11 @@ def main() -> None:
                                     {"alpha": [0.003, 0.01, 0.1], "steps": [0, 1, 10],
                                      "k_shot": [1, 10, 20], "amplitude": [0.5, 3.0, 5.0],
                                      "phase": [0.0, 2.0]})
+    stored = load_policies()
+    learners = {"MAML": policy(stored, "maml"), "pretrained": policy(stored, "pretrain")}
+    panels["06 MAML-RL live (2 s bar)"] = (
+        ch06.adaptation_panel(learners), {"alpha": [0.05, 0.3], "steps": [0, 5],
+                                          "goal_x": [-0.4, 0.4], "trajectories": [2, 40]})
     print(f"{'panel':<28} {'redraws':>7} {'median ms':>10} {'max ms':>8}")
     for name, (panel, grid) in panels.items():
         times = panel.time_redraws(grid_positions(grid) * 2)

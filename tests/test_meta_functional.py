@@ -23,6 +23,7 @@ import mini_lib.meta
 from mini_lib.checks import DivergenceError
 from mini_lib.meta.functional import (
     adapt,
+    first_order_gradient,
     maml_loss,
     meta_gradient,
     mse_loss,
@@ -64,6 +65,20 @@ def test_maml_gradient_matches_finite_differences_on_a_3_in_2_out_tanh_network(s
     first_order, _ = meta_gradient(params, loss_fn, support, query, alpha, steps,
                                    first_order=True)
     assert relative_error(first_order, numeric) > 1e-2
+
+
+def test_the_first_order_gradient_from_adapted_parameters_is_fomaml_s_meta_gradient():
+    torch.manual_seed(2)
+    model = mlp((3, 5, 2), nn.Tanh).double()
+    params, loss_fn = params_of(model), mse_loss(model)
+    support, query = regression_tasks(n_tasks=3, k=4, seed=3)
+    adapted = torch.func.vmap(adapt, in_dims=(None, None, 0, None, None, None))(
+        params, loss_fn, support, 0.2, 2, True)
+    gradient, loss = first_order_gradient(adapted, loss_fn, query)
+    expected, expected_loss = meta_gradient(params, loss_fn, support, query, 0.2, 2,
+                                            first_order=True)
+    assert relative_error(gradient, expected) < 1e-12
+    assert loss.item() == pytest.approx(expected_loss.item(), rel=1e-12)
 
 
 # (2) any pytree batch and any loss; vmap over tasks = a loop over tasks ----------------------

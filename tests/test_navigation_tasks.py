@@ -10,6 +10,7 @@ from mini_lib.meta.functional import adapt, meta_gradient, params_of
 from mini_lib.tasks.navigation import (
     NavigationPolicy,
     advantages,
+    baselined_reward_to_go,
     log_prob,
     pg_loss,
     sample_batch,
@@ -40,6 +41,12 @@ def test_advantages_subtract_the_time_indexed_baseline_and_are_normalised():
     torch.testing.assert_close(adv[0], (raw - mean) * mask[0] / (std + 1e-8))
     assert float((adv * mask).sum()) == pytest.approx(0.0, abs=1e-6)
     assert adv[0, 1, 2] == 0.0  # a padded step carries no advantage
+    torch.testing.assert_close(baselined_reward_to_go(rewards, mask, 1.0)[0], raw)
+    one = baselined_reward_to_go(torch.tensor([[1.0, 2.0, 4.0]]), torch.ones(1, 3), 0.5)
+    torch.testing.assert_close(one, torch.zeros(1, 3))  # one trajectory is its own baseline
+    two = baselined_reward_to_go(torch.tensor([[1.0, 2.0, 4.0], [0.0, 0.0, 0.0]]),
+                                 torch.ones(2, 3), 0.5)
+    torch.testing.assert_close(two[0], torch.tensor([3.0, 4.0, 4.0]) / 2)  # (1+1+1, 2+2, 4)/2
 
 
 def test_sampled_batches_are_reproducible_and_masked():
@@ -96,3 +103,30 @@ def test_one_policy_gradient_step_moves_towards_the_goals():
         after = sample_batch(model, adapted, goals, 40, generator)
         gains.append(after.mean_return - before.mean_return)
     assert min(gains) > 1.0, gains
+
+
+def test_the_oracle_policy_sees_each_episode_s_goal_beside_its_position():
+    torch.manual_seed(0)
+    oracle = NavigationPolicy((8,), observe_goal=True)
+    assert oracle.mean[0].in_features == 4 and NavigationPolicy((8,)).mean[0].in_features == 2
+    goals = sample_tasks(3, seed=2)
+    observations = sample_batch(oracle, params_of(oracle), goals, 2,
+                                torch.Generator().manual_seed(0), horizon=5).batch[0]
+    assert observations.shape == (3, 2, 5, 4)
+    torch.testing.assert_close(observations[..., 2:],
+                               torch.as_tensor(goals)[:, None, None, :].expand(3, 2, 5, 2))
+    assert torch.all(observations[:, :, 0, :2] == 0)  # every episode starts at the origin
+
+
+def test_one_parameter_set_per_task_samples_what_the_shared_set_samples():
+    """Sampling with per-task parameters (a batched forward, one matrix product per layer and
+    task) gives, for copies of θ, the batch that θ itself gives."""
+    torch.manual_seed(3)
+    model = NavigationPolicy((16, 16))
+    params = params_of(model)
+    copies = {name: p.detach().expand(4, *p.shape).clone() for name, p in params.items()}
+    goals = sample_tasks(4, seed=9)
+    shared, per_task = (sample_batch(model, theta, goals, 3, torch.Generator().manual_seed(1),
+                                     horizon=15) for theta in (params, copies))
+    for a, b in zip(shared.batch, per_task.batch, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)  # float rounding only

@@ -12,7 +12,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from mini_lib.artefacts import a3c_scaling, a3c_sweep, dqn_sweep, maml_weights, pg_sweep
+from mini_lib.artefacts import (
+    a3c_scaling,
+    a3c_sweep,
+    dqn_sweep,
+    maml_nav,
+    maml_weights,
+    pg_sweep,
+)
 from mini_lib.artefacts.store import save
 
 #: artefact name -> generator ``(workers) -> (payload, description)``
@@ -23,6 +30,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "maml_weights": maml_weights.generate,
     "a3c_sweep": a3c_sweep.generate_sweep,
     "a3c_scaling": a3c_scaling.generate,
+    "maml_nav": maml_nav.generate,
 }
 
 

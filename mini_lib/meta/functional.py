@@ -19,7 +19,8 @@ and :func:`meta_gradient` takes ``grad`` of that. The variants:
 
 - MAML: the exact meta-gradient (second order);
 - first-order MAML (``first_order=True``): the inner gradient treated as a constant, so the
-  meta-gradient is :math:`\nabla_\varphi L(\varphi; \text{query})` (Finn et al. §5.2);
+  meta-gradient is :math:`\nabla_\varphi L(\varphi; \text{query})` (Finn et al. §5.2;
+  :func:`first_order_gradient` when the adapted φ are already computed);
 - Reptile (Nichol, Achiam & Schulman 2018, :func:`reptile_step`): no query loss at all, just
   :math:`\theta \leftarrow \theta + \varepsilon\,\text{mean}_\text{tasks}(\varphi - \theta)`;
 - pretraining (:func:`pretrain_gradient`): the baseline, one network fitted to all tasks.
@@ -46,6 +47,7 @@ __all__ = [
     "Params",
     "adapt",
     "adaptation_path",
+    "first_order_gradient",
     "maml_loss",
     "meta_gradient",
     "mse_loss",
@@ -184,6 +186,17 @@ def meta_gradient(params: Params, loss_fn: LossFn, support: Batch, query: Batch,
     """``(∇_θ maml_loss, maml_loss)``: MAML's meta-gradient, or FOMAML's with ``first_order``."""
     return grad_and_value(maml_loss)(params, loss_fn, support, query, alpha, steps,
                                      first_order=first_order, vectorized=vectorized)
+
+
+def first_order_gradient(adapted: Params, loss_fn: LossFn, query: Batch
+                         ) -> tuple[Params, torch.Tensor]:
+    """FOMAML's ``(meta-gradient, meta-loss)`` from adapted parameters already at hand: the
+    mean over tasks of :math:`\nabla_\varphi L(\varphi_i; \text{query}_i)`. ``adapted`` has a
+    leading task axis (``vmap(adapt)``). In RL the adapted policies are needed anyway, to
+    sample the query episodes; this spares adapting a second time. It equals
+    ``meta_gradient(..., first_order=True)``."""
+    gradients, losses = vmap(grad_and_value(loss_fn))(adapted, query)
+    return {name: g.mean(dim=0) for name, g in gradients.items()}, losses.mean()
 
 
 def pretrain_gradient(params: Params, loss_fn: LossFn, batch: Batch

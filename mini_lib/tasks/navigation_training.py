@@ -6,28 +6,43 @@ sample ``meta_batch`` goals; sample ``trajectories`` support episodes per goal w
 sample query episodes with each φ_i; step θ along the gradient of the mean query surrogate
 (:func:`mini_lib.meta.functional.meta_gradient`). Pretraining — one policy for all goals, the
 baseline of Fig. 5 and what the source articles call MAML — steps θ along the support loss
-alone. Adam is used because TRPO's conjugate gradient and line search cost 10–25 extra
+alone; the oracle is pretrained the same way but sees the goal (the upper bound of Fig. 5).
+Adam is used because TRPO's conjugate gradient and line search cost 10–25 extra
 Hessian-vector products per iteration; learn2learn's 2D-navigation examples use Adam too.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mini_lib.checks import check_int, check_positive, check_probability, check_widths
+from mini_lib.checks import (
+    check_finite,
+    check_int,
+    check_positive,
+    check_probability,
+    check_widths,
+)
 from mini_lib.envs.point_navigation import sample_tasks
-from mini_lib.meta.functional import Params, adapt, meta_gradient, params_of, pretrain_gradient
-from mini_lib.tasks.navigation import NavigationPolicy, pg_loss, sample_batch
+from mini_lib.meta.functional import (
+    Params,
+    adapt,
+    first_order_gradient,
+    meta_gradient,
+    params_of,
+    pretrain_gradient,
+)
+from mini_lib.tasks.navigation import NavigationBatch, NavigationPolicy, pg_loss, sample_batch
 
-__all__ = ["METHODS", "NavigationConfig", "NavigationResult", "evaluate_adaptation",
-           "train_navigation"]
+__all__ = ["METHODS", "NavigationConfig", "NavigationResult", "adaptation_batches",
+           "evaluate_adaptation", "train_navigation"]
 
-METHODS = ("maml", "fomaml", "pretrain")
+METHODS = ("maml", "fomaml", "pretrain", "oracle")
 
 
 @dataclass(frozen=True)
@@ -78,13 +93,21 @@ def _adapt_all(params: Params, model: NavigationPolicy, batch, alpha: float, ste
                                                    True)
 
 
+def _likely_causes(config: NavigationConfig) -> list[str]:
+    causes = [f"outer_lr={config.outer_lr:g} is too large (Adam 1e-3 is stable here)"]
+    if config.method in ("maml", "fomaml"):
+        causes.insert(0, f"the inner step alpha={config.alpha:g} is too large: the adapted "
+                         f"policy's log-std and mean blow up (0.1 works)")
+    return causes
+
+
 def train_navigation(config: NavigationConfig, seed: int = 0, *,
                      progress: bool = False) -> NavigationResult:
     """Meta-train (or pretrain) a :class:`NavigationPolicy`; goals of iteration ``i`` come from
     ``sample_tasks(meta_batch, seed=1000 * (seed + 1) + i)``, action noise from a generator
     seeded ``seed``: the same seed gives the same run."""
     torch.manual_seed(seed)
-    model = NavigationPolicy(config.hidden)
+    model = NavigationPolicy(config.hidden, observe_goal=config.method == "oracle")
     theta = {k: torch.nn.Parameter(v.clone()) for k, v in params_of(model).items()}
     optimizer = torch.optim.Adam(theta.values(), lr=config.outer_lr)
     loss, generator = pg_loss(model), torch.Generator().manual_seed(seed)
@@ -97,20 +120,24 @@ def train_navigation(config: NavigationConfig, seed: int = 0, *,
         support = sample_batch(model, params, goals, config.trajectories, generator,
                                config.gamma)
         result.pre_returns.append(support.mean_return)
-        if config.method == "pretrain":
+        if config.method in ("pretrain", "oracle"):
             pooled = tuple(x.flatten(0, 1) for x in support.batch)  # all goals as one task
-            gradient, _ = pretrain_gradient(params, loss, pooled)
+            gradient, value = pretrain_gradient(params, loss, pooled)
             result.post_returns.append(float("nan"))
         else:
-            first_order = config.method == "fomaml"
             adapted = _adapt_all(params, model, support.batch, config.alpha,
                                  config.inner_steps, per_task=False)
             query = sample_batch(model, adapted, goals, config.trajectories, generator,
                                  config.gamma)
-            gradient, _ = meta_gradient(params, loss, support.batch, query.batch, config.alpha,
-                                        config.inner_steps, first_order=first_order)
+            if config.method == "fomaml":  # the gradient at φ: no second adaptation needed
+                gradient, value = first_order_gradient(adapted, loss, query.batch)
+            else:
+                gradient, value = meta_gradient(params, loss, support.batch, query.batch,
+                                                config.alpha, config.inner_steps)
             result.post_returns.append(query.mean_return)
             bar.set_postfix(after_adaptation=f"{query.mean_return:.1f}")
+        check_finite(f"{config.method} diverged at iteration {i}: the surrogate loss became "
+                     f"{float(value):.3g}", float(value), _likely_causes(config))
         for name, p in theta.items():
             p.grad = gradient[name]
         optimizer.step()
@@ -119,18 +146,33 @@ def train_navigation(config: NavigationConfig, seed: int = 0, *,
     return result
 
 
-def evaluate_adaptation(model: NavigationPolicy, params: Params, goals: np.ndarray,
-                        trajectories: int, alpha: float, steps: int,
-                        seed: int = 0) -> list[float]:
-    """Mean return on ``goals`` after 0, 1, …, ``steps`` policy-gradient steps of size
-    ``alpha``, each step on ``trajectories`` fresh episodes per goal of the current policy."""
+def adaptation_batches(model: NavigationPolicy, params: Params, goals: np.ndarray,
+                       trajectories: int, alpha: float | Sequence[float], steps: int,
+                       seed: int = 0) -> list[NavigationBatch]:
+    """The episodes sampled before adapting and after each of ``steps`` policy-gradient
+    steps: ``trajectories`` fresh episodes per goal of the current policy, each step on the
+    previous batch. ``alpha`` is one step size for every step, or one per step (a schedule
+    of length ``steps``); the action noise comes from a generator seeded ``seed``."""
     steps = check_int("steps", steps, 0)
+    alphas = [alpha] * steps if isinstance(alpha, int | float) else list(alpha)
+    if len(alphas) != steps:
+        raise ValueError(f"alpha must be one step size or {steps} of them (one per step), "
+                         f"got {len(alphas)}")
+    for a in alphas:
+        check_positive("alpha", a)
     generator = torch.Generator().manual_seed(seed)
-    returns, current, per_task = [], params, False
+    batches, current, per_task = [], params, False
     for k in range(steps + 1):
-        batch = sample_batch(model, current, goals, trajectories, generator)
-        returns.append(batch.mean_return)
+        batches.append(sample_batch(model, current, goals, trajectories, generator))
         if k < steps:
-            current = _adapt_all(current, model, batch.batch, alpha, 1, per_task)
+            current = _adapt_all(current, model, batches[-1].batch, alphas[k], 1, per_task)
             per_task = True
-    return returns
+    return batches
+
+
+def evaluate_adaptation(model: NavigationPolicy, params: Params, goals: np.ndarray,
+                        trajectories: int, alpha: float | Sequence[float], steps: int,
+                        seed: int = 0) -> list[float]:
+    """Mean return on ``goals`` after 0, 1, …, ``steps`` steps (:func:`adaptation_batches`)."""
+    return [batch.mean_return for batch in adaptation_batches(model, params, goals,
+                                                              trajectories, alpha, steps, seed)]

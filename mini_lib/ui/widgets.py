@@ -229,10 +229,11 @@ class SliderPanel:
         if self._holding:
             return self.result
         start = time.perf_counter()
+        self.timing.value = "<span style='color:#777'>&nbsp; ⏳ computing…</span>"  # live: ~1 s
         try:
             result = self.compute(**self.values)
         except (ValueError, RuntimeError) as error:
-            self.error = str(error)
+            self.error, self.timing.value = str(error), ""
             self.readout.value = f"<b style='color:#b00'>⚠ {html.escape(self.error)}</b>"
             return self.result
         self.error, self.result = None, result
