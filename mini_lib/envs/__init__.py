@@ -14,12 +14,14 @@ __all__ = ["ACTIONS", "ACTION_NAMES", "MAPS", "GridWorldEnv", "TabularMDP"]
 GRIDWORLD_ID = "mini_lib/GridWorld-v0"
 MAXIMIZATION_BIAS_ID = "mini_lib/MaximizationBias-v0"  # Sutton & Barto, Example 6.7
 POINT_NAVIGATION_ID = "mini_lib/PointNavigation-v0"  # Finn et al. 2017, section 5.3
+BERNOULLI_BANDIT_ID = "mini_lib/BernoulliBandit-v0"  # Duan et al. 2016 (RL²)
 
-# id -> (entry point, time limit in steps)
+# id -> (entry point, time limit in steps; None: the env truncates itself)
 _ENVIRONMENTS = {
     GRIDWORLD_ID: ("mini_lib.envs.gridworld:GridWorldEnv", 100),
     MAXIMIZATION_BIAS_ID: ("mini_lib.envs.maximization_bias:MaximizationBiasEnv", 100),
     POINT_NAVIGATION_ID: ("mini_lib.envs.point_navigation:PointNavigationEnv", 100),
+    BERNOULLI_BANDIT_ID: ("mini_lib.envs.bernoulli_bandit:BernoulliBanditEnv", None),  # n_pulls
 }
 
 for _env_id, (_entry_point, _max_steps) in _ENVIRONMENTS.items():
