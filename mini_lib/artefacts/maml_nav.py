@@ -15,7 +15,7 @@ tensors; :func:`load_policies` loads them, :func:`policy` rebuilds one):
 - ``"<run>.pre_returns"`` / ``"<run>.post_returns"``: the mean return of every iteration's
   support (before adapting) and query (after one step) episodes; ``"<run>.seconds"``;
 - ``"fig5.<row>"``: the mean return over :data:`N_TEST` test goals after 0…3 steps, and
-  ``"fig5.<row>.alphas"`` the step sizes used (:func:`fig5_rows` says which).
+  ``"fig5.<row>.alphas"`` the step sizes used (:func:`evaluate_fig5` says which).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ __all__ = [
     "SEED",
     "TEST_STEPS",
     "TRAINED_ALPHA",
+    "evaluate_fig5",
     "fig5_goals",
-    "fig5_rows",
     "generate",
     "load_policies",
     "policy",
@@ -128,7 +128,7 @@ def _evaluate(model: NavigationPolicy, params: Params, goals: np.ndarray,
     return evaluate_adaptation(model, params, goals, TEST_TRAJECTORIES, alphas, TEST_STEPS)
 
 
-def fig5_rows(stored: dict[str, torch.Tensor]) -> dict[str, tuple[list[float], list[float]]]:
+def evaluate_fig5(stored: dict[str, torch.Tensor]) -> dict[str, tuple[list[float], list[float]]]:
     """``{row: (returns after 0…3 steps on the test goals, step sizes)}``.
 
     MAML and FOMAML adapt with their trained α for the first step, half of it for later
@@ -160,7 +160,7 @@ def generate(workers: int = 2) -> tuple[dict[str, torch.Tensor], str]:
     tensors = _random_init()
     for part in run_jobs(train_run, list(RUNS), workers, "meta-training"):
         tensors |= part
-    for row, (returns, alphas) in fig5_rows(tensors).items():
+    for row, (returns, alphas) in evaluate_fig5(tensors).items():
         tensors[f"fig5.{row}"] = torch.tensor(returns, dtype=torch.float64)
         tensors[f"fig5.{row}.alphas"] = torch.tensor(alphas, dtype=torch.float64)
     settings = "; ".join(f"{m}: {c.iterations} it, Adam {c.outer_lr}" for m, c in RUNS.items())

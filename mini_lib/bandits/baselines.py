@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mini_lib.checks import check_in_range, check_int, check_probability, check_shape
+from mini_lib.envs.bernoulli_bandit import check_unit_interval
 
 __all__ = [
     "UCB1",
@@ -60,9 +61,7 @@ def check_probs(probs: np.ndarray) -> np.ndarray:
     probs = check_shape("probs", np.asarray(probs, dtype=np.float64), (None, None))
     if probs.shape[0] < 1 or probs.shape[1] < 1:
         raise ValueError(f"probs must hold at least one task and one arm, got {probs.shape}")
-    if not np.all((probs >= 0.0) & (probs <= 1.0)):  # also catches nan
-        raise ValueError("probs must be probabilities in [0, 1], got "
-                         f"{probs[~((probs >= 0.0) & (probs <= 1.0))][:5].tolist()} among them")
+    check_unit_interval("probs", probs)  # the env's check: one copy
     return probs
 
 

@@ -35,7 +35,7 @@ import torch
 from mini_lib.checks import check_int
 
 __all__ = ["DEFAULT_ARMS", "DEFAULT_PULLS", "BatchedBernoulliBandit", "BernoulliBanditEnv",
-           "TaskSampler", "sample_tasks", "uniform_arms"]
+           "TaskSampler", "check_unit_interval", "sample_tasks", "uniform_arms"]
 
 DEFAULT_ARMS = 5
 DEFAULT_PULLS = 10
@@ -63,11 +63,12 @@ def sample_tasks(n: int, seed: int, k: int = DEFAULT_ARMS,
     if tasks.shape != (n, k):
         raise ValueError(f"sampler must return an array of shape (n, k) = {(n, k)}, "
                          f"got shape {tasks.shape}")
-    _check_in_unit_interval("sampler output", tasks)
+    check_unit_interval("sampler output", tasks)
     return tasks
 
 
-def _check_in_unit_interval(name: str, probs: np.ndarray) -> None:
+def check_unit_interval(name: str, probs: np.ndarray) -> None:
+    """ValueError naming ``name`` unless every entry of ``probs`` is in [0, 1] (NaN is not)."""
     bad = ~((probs >= 0.0) & (probs <= 1.0))  # also catches nan
     if bad.any():
         raise ValueError(f"{name} must be probabilities in [0, 1], got {probs[bad][:5].tolist()} "
@@ -82,7 +83,7 @@ def _check_probs(name: str, probs: Any, k: int) -> np.ndarray:
     if probs.shape != (k,):
         raise ValueError(f"{name} must be {k} arm probabilities (shape ({k},)), "
                          f"got shape {probs.shape}")
-    _check_in_unit_interval(name, probs)
+    check_unit_interval(name, probs)
     return probs
 
 
@@ -168,7 +169,7 @@ class BatchedBernoulliBandit:
         if probs.ndim != 2 or probs.shape[0] < 1:
             raise ValueError(f"probs must have shape (n_tasks, k), got {tuple(probs.shape)}")
         check_int("k", probs.shape[1], 2)
-        _check_in_unit_interval("probs", probs.numpy())
+        check_unit_interval("probs", probs.numpy())
         self.probs = probs
         self.n_pulls = check_int("n_pulls", n_pulls, 1)
         self.generator = generator

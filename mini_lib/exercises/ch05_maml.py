@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from mini_lib.exercises.kit import CheckResult, report_failure, run_cases, single_threaded
+from mini_lib.exercises.kit import (
+    CheckResult,
+    flat_params,
+    report_failure,
+    run_cases,
+    single_threaded,
+    tensors_close,
+)
 from mini_lib.meta.functional import Params, adapt, meta_gradient, params_of
 from mini_lib.tasks.sinusoid import SinusoidMLP, batch_mse, mse, sample_tasks
 
@@ -68,14 +75,6 @@ def _leaves(theta: Params) -> Params:
     return {name: p.detach().clone().requires_grad_(True) for name, p in theta.items()}
 
 
-def _flat(params: Params) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in params.values()])
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-7) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=rtol, atol=1e-10))
-
-
 def check_inner_step(fn: InnerStep) -> CheckResult:
     """Check ``fn(params, x, y, alpha) -> adapted``: ``p − α ∇_p MSE(params; x, y)`` for every
     parameter, as new tensors that keep the graph back to ``params`` (second order)."""
@@ -113,9 +112,9 @@ def _check_inner_step(fn: InnerStep) -> CheckResult:
 
         # The values: one SGD step (and the typical wrong ones).
         gradient = torch.func.grad(mse)(theta, x, y)
-        got = _flat(adapted)
+        got = flat_params(adapted)
         one_step = adapt(theta, batch_mse, (x, y), alpha, 1)
-        if not _close(got, _flat(one_step)):
+        if not tensors_close(got, flat_params(one_step)):
             wrong = {
                 "the sign is wrong: you step *up* the gradient (p + α g); gradient descent "
                 "moves against it, p − α g.":
@@ -126,9 +125,9 @@ def _check_inner_step(fn: InnerStep) -> CheckResult:
                     adapt(theta, batch_mse, (x, y), alpha, 2),
             }
             for hint, values in wrong.items():
-                if _close(got, _flat(values)):
+                if tensors_close(got, flat_params(values)):
                     return CheckResult(False, f"❌ {what}: {hint}")
-            gap = float((got - _flat(one_step)).abs().max())
+            gap = float((got - flat_params(one_step)).abs().max())
             return CheckResult(False, f"❌ {what}: wrong adapted parameters for {description} "
                                       f"(largest difference from p − α ∇L: {gap:.3g}).")
 
@@ -144,9 +143,9 @@ def _check_inner_step(fn: InnerStep) -> CheckResult:
                 for (n, p), g in zip(params.items(), meta, strict=True)}
         task = ((x[None], y[None]), (x_query[None], y_query[None]))  # a task axis of one
         exact, _ = meta_gradient(theta, batch_mse, *task, alpha, 1)
-        if not _close(_flat(meta), _flat(exact), rtol=1e-6):
+        if not tensors_close(flat_params(meta), flat_params(exact), rtol=1e-6):
             first_order, _ = meta_gradient(theta, batch_mse, *task, alpha, 1, first_order=True)
-            if _close(_flat(meta), _flat(first_order), rtol=1e-6):
+            if tensors_close(flat_params(meta), flat_params(first_order), rtol=1e-6):
                 return CheckResult(False, f"❌ {what}: {_CREATE_GRAPH_HINT}")
             if all(float(g.abs().max()) == 0.0 for g in meta.values()):
                 return CheckResult(False, f"❌ {what}: {_DETACHED_HINT}")

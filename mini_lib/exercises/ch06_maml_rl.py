@@ -26,7 +26,14 @@ from collections.abc import Callable
 import torch
 
 from mini_lib.envs.point_navigation import sample_tasks
-from mini_lib.exercises.kit import CheckResult, report_failure, run_cases, single_threaded
+from mini_lib.exercises.kit import (
+    CheckResult,
+    flat_params,
+    report_failure,
+    run_cases,
+    single_threaded,
+    tensors_close,
+)
 from mini_lib.meta.functional import Params, adapt, meta_gradient, params_of
 from mini_lib.returns import reward_to_go
 from mini_lib.tasks.navigation import (
@@ -84,14 +91,6 @@ def _end_early(batch: Batch, seed: int) -> Batch:
     return observations, actions, adv * mask, mask
 
 
-def _flat(params: Params) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in params.values()])
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=1e-7, atol=1e-10))
-
-
 def _mistaken_steps(model: NavigationPolicy, theta: Params, support: Batch,
                     alpha: float) -> dict[str, torch.Tensor]:
     observations, actions, adv, mask = support
@@ -104,7 +103,7 @@ def _mistaken_steps(model: NavigationPolicy, theta: Params, support: Batch,
         _MEAN_HINT: {name: theta[name] - alpha * g
                      for name, g in torch.func.grad(unmasked_mean)(theta).items()},
     }
-    return {hint: _flat(step) for hint, step in steps.items()}
+    return {hint: flat_params(step) for hint, step in steps.items()}
 
 
 def check_inner_pg_step(fn: InnerStep) -> CheckResult:
@@ -121,11 +120,11 @@ def check_inner_pg_step(fn: InnerStep) -> CheckResult:
             if not isinstance(adapted, dict) or adapted.keys() != theta.keys():
                 return CheckResult(False, f"❌ {what}: return a dict with the same names as "
                                           f"params ({sorted(theta)}), got {type(adapted)}.")
-            expected = _flat(adapt(theta, pg_loss(model), support, alpha, 1))
-            got = _flat(adapted)
-            if not _close(got, expected):
+            expected = flat_params(adapt(theta, pg_loss(model), support, alpha, 1))
+            got = flat_params(adapted)
+            if not tensors_close(got, expected):
                 for hint, mistaken in _mistaken_steps(model, theta, support, alpha).items():
-                    if _close(got, mistaken):
+                    if tensors_close(got, mistaken):
                         return CheckResult(False, f"❌ {what}: {hint}")
                 return CheckResult(False, f"❌ {what}: the adapted parameters are wrong "
                                           f"(largest difference "
@@ -143,8 +142,8 @@ def check_inner_pg_step(fn: InnerStep) -> CheckResult:
             exact, _ = meta_gradient(theta, pg_loss(model), *batched, alpha, 1)
             first, _ = meta_gradient(theta, pg_loss(model), *batched, alpha, 1,
                                      first_order=True)
-            if not _close(got_meta, _flat(exact)):
-                if _close(got_meta, _flat(first)):
+            if not tensors_close(got_meta, flat_params(exact)):
+                if tensors_close(got_meta, flat_params(first)):
                     return CheckResult(False, f"❌ {what}: {_FIRST_ORDER_HINT}")
                 return CheckResult(False, f"❌ {what}: the values are right but the "
                                           f"meta-gradient through your step is not MAML's.")

@@ -19,10 +19,12 @@ import torch
 __all__ = [
     "CheckResult",
     "as_array",
+    "flat_params",
     "report_failure",
     "run_cases",
     "short",
     "single_threaded",
+    "tensors_close",
 ]
 
 
@@ -106,6 +108,16 @@ def as_array(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     return np.asarray(value, dtype=float)
+
+
+def flat_params(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """A parameter dict as one detached vector (for comparing parameters or gradients)."""
+    return torch.cat([p.detach().reshape(-1) for p in params.values()])
+
+
+def tensors_close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-7) -> bool:
+    """Same shape and equal to float64 rounding (the meta-learning checkers' comparison)."""
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=rtol, atol=1e-10))
 
 
 @contextmanager
