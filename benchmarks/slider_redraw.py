@@ -5,8 +5,10 @@ the median and worst redraw over a grid of slider positions (compute + draw + PN
 the time the kernel is busy), and how much of it value iteration takes. The course's bar is
 100 ms per redraw for panels that browse precomputed or cheap results, 1 s for chapter
 03's live variance panel (it re-samples 4096 episodes when γ changes) and 2 s for chapter 06's
-live adaptation (each redraw samples and adapts two policies); the browser adds a few ms to
-show the new PNG.
+live adaptation (each redraw samples and adapts two policies). Chapter 07's trial panel
+replays a new bandit 500 times per strategy once (about a second for 100 pulls), then only
+redraws; the grid below visits every position twice. The browser adds a few ms to show the
+new PNG.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from mini_lib.artefacts.maml_nav import load_policies, policy
 from mini_lib.artefacts.maml_weights import load_weights, method_params, scratch_params
 from mini_lib.artefacts.pg_sweep import GRID as PG_GRID
 from mini_lib.artefacts.pg_sweep import load_sweep as load_pg_sweep
+from mini_lib.artefacts.rl2_bandit import agent, load_agents
 from mini_lib.demos import ch00_mapping as ch00
 from mini_lib.demos import ch02_dqn as ch02
 from mini_lib.demos import ch03_policy_gradient as ch03
 from mini_lib.demos import ch05_maml as ch05
 from mini_lib.demos import ch06_maml_rl as ch06
+from mini_lib.demos import ch07_rl2 as ch07
+from mini_lib.demos import ch07_trial_panel as ch07_panel
 from mini_lib.ui.plotting import use_course_style
 
 
@@ -77,6 +82,13 @@ def main() -> None:
     panels["06 MAML-RL live (2 s bar)"] = (
         ch06.adaptation_panel(learners), {"alpha": [0.05, 0.3], "steps": [0, 5],
                                           "goal_x": [-0.4, 0.4], "trajectories": [2, 40]})
+    agents = load_agents()
+    lab = ch07_panel.TrialLab({
+        f"{n}-pull agent": (agent(agents, run), ch07.probe_agent(agent(agents, run), n, 500).probe)
+        for run, n in (("n10_k5", 10), ("n100_k5", 100))})
+    panels["07 RL² trial (new bandit: replays)"] = (
+        ch07_panel.trial_panel(lab), {"agent": list(lab.agents), "bandit": [0, 7],
+                                      "n_pulls": [10, 100], "pull": [1, 5, 10]})
     print(f"{'panel':<28} {'redraws':>7} {'median ms':>10} {'max ms':>8}")
     for name, (panel, grid) in panels.items():
         times = panel.time_redraws(grid_positions(grid) * 2)

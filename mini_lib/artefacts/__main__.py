@@ -19,6 +19,7 @@ from mini_lib.artefacts import (
     maml_nav,
     maml_weights,
     pg_sweep,
+    rl2_bandit,
 )
 from mini_lib.artefacts.store import save
 
@@ -31,6 +32,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "a3c_sweep": a3c_sweep.generate_sweep,
     "a3c_scaling": a3c_scaling.generate,
     "maml_nav": maml_nav.generate,
+    "rl2_bandit": rl2_bandit.generate,
 }
 
 

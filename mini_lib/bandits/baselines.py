@@ -16,9 +16,16 @@ The policies: :class:`RandomPolicy`; :class:`Greedy` (each arm once, then the be
 mean); :class:`EpsilonGreedy` (the same, but a uniformly random arm with probability ε);
 :class:`UCB1` (each arm once, then the largest ``mean + c·sqrt(2 ln t / n_a)``, Auer et al.
 2002 with an exploration constant ``c``); :class:`Thompson` (a Beta(1, 1) prior, the U[0, 1]
-task prior: pull the arm whose posterior draw is largest). The empirical-mean policies start
-with one pull of every arm, in order 0, 1, …, k − 1, since an unpulled arm has no mean; with
-``n_pulls ≤ k`` they therefore play like :class:`RandomPolicy`.
+task prior: pull the arm whose posterior draw is largest). Greedy, ε-greedy and UCB1 estimate
+each arm by one of two :data:`ESTIMATES`:
+
+- ``"empirical"`` (the textbook version): ``wins / pulls``, after one pull of every arm in
+  order 0, 1, …, k − 1, since an unpulled arm has no mean; with ``n_pulls ≤ k`` they then play
+  like :class:`RandomPolicy`;
+- ``"posterior"``: the Beta(1, 1) posterior mean ``(wins + 1) / (pulls + 2)`` — the prior
+  of the tasks — from the first pull, no initial round (UCB1's bonus then counts the prior
+  as one pull, ``sqrt(2 ln(t + 1) / (pulls + 1))``). Duan et al.'s n = 10 columns (greedy 6.6
+  with 10 arms and 10 pulls) are only reachable this way.
 
 Ties (equal means or indices, frequent with 0/1 rewards) are broken uniformly at random among
 the tied arms (:func:`random_argmax`): breaking them by the lowest index would favour arm 0.
@@ -36,18 +43,32 @@ from mini_lib.checks import check_in_range, check_int, check_probability, check_
 from mini_lib.envs.bernoulli_bandit import check_unit_interval
 
 __all__ = [
+    "ESTIMATES",
     "UCB1",
     "BanditPolicy",
     "EpsilonGreedy",
     "Greedy",
+    "MeanEstimator",
     "RandomPolicy",
     "Thompson",
     "Tuned",
+    "check_estimate",
     "check_probs",
+    "pull_rewards",
     "random_argmax",
     "run_policy",
     "tune",
 ]
+
+
+ESTIMATES = ("empirical", "posterior")
+
+
+def check_estimate(estimate: str) -> str:
+    """``estimate`` if it is one of :data:`ESTIMATES`, else ``ValueError``."""
+    if estimate not in ESTIMATES:
+        raise ValueError(f"estimate must be one of {ESTIMATES}, got {estimate!r}")
+    return estimate
 
 
 def random_argmax(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,6 +121,28 @@ class BanditPolicy:
         return self.wins / self.pulls
 
 
+class MeanEstimator(BanditPolicy):
+    """Base class of the policies that rank arms by an estimated mean (``estimate`` one of
+    :data:`ESTIMATES`); subclasses implement :meth:`choose_by` given the estimates."""
+
+    def __init__(self, estimate: str = "empirical") -> None:
+        self.estimate = check_estimate(estimate)
+
+    def estimates(self) -> np.ndarray:
+        """The arms' estimated means ``(T, k)``."""
+        if self.estimate == "posterior":
+            return (self.wins + 1.0) / (self.pulls + 2.0)
+        return self.means()
+
+    def choose(self, rng: np.random.Generator) -> np.ndarray:
+        first = self.initial_round() if self.estimate == "empirical" else None
+        return first if first is not None else self.choose_by(self.estimates(), rng)
+
+    def choose_by(self, estimates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The arms to pull given the estimates (after any initial round)."""
+        raise NotImplementedError
+
+
 class RandomPolicy(BanditPolicy):
     """A uniformly random arm at every pull: expected total ``n_pulls · mean(p)``."""
 
@@ -107,43 +150,43 @@ class RandomPolicy(BanditPolicy):
         return rng.integers(self.n_arms, size=self.n_tasks)
 
 
-class Greedy(BanditPolicy):
-    """Each arm once, then the best empirical mean (ties: uniformly at random)."""
+class Greedy(MeanEstimator):
+    """The best estimated mean (ties: uniformly at random); ``"empirical"`` pulls each arm
+    once first."""
 
-    def choose(self, rng: np.random.Generator) -> np.ndarray:
-        first = self.initial_round()
-        return first if first is not None else random_argmax(self.means(), rng)
+    def choose_by(self, estimates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return random_argmax(estimates, rng)
 
 
-class EpsilonGreedy(BanditPolicy):
-    """:class:`Greedy`, except that after the initial round each pull is, with probability
+class EpsilonGreedy(MeanEstimator):
+    """:class:`Greedy`, except that (after any initial round) each pull is, with probability
     ``epsilon``, a uniformly random arm (possibly the greedy one)."""
 
-    def __init__(self, epsilon: float = 0.1) -> None:
+    def __init__(self, epsilon: float = 0.1, estimate: str = "empirical") -> None:
+        super().__init__(estimate)
         self.epsilon = check_probability("epsilon", epsilon)
 
-    def choose(self, rng: np.random.Generator) -> np.ndarray:
-        first = self.initial_round()
-        if first is not None:
-            return first
+    def choose_by(self, estimates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         explore = rng.random(self.n_tasks) < self.epsilon
         random_arms = rng.integers(self.n_arms, size=self.n_tasks)
-        return np.where(explore, random_arms, random_argmax(self.means(), rng))
+        return np.where(explore, random_arms, random_argmax(estimates, rng))
 
 
-class UCB1(BanditPolicy):
+class UCB1(MeanEstimator):
     """Each arm once, then the largest ``mean_a + c·sqrt(2 ln t / n_a)`` (``t`` pulls made,
-    ``n_a`` pulls of arm ``a``); ``c = 1`` is Auer et al.'s UCB1, ``c = 0`` is greedy."""
+    ``n_a`` pulls of arm ``a``); ``c = 1`` is Auer et al.'s UCB1, ``c = 0`` is greedy. With
+    ``estimate="posterior"``: the posterior mean plus ``c·sqrt(2 ln(t + 1) / (n_a + 1))``."""
 
-    def __init__(self, c: float = 1.0) -> None:
+    def __init__(self, c: float = 1.0, estimate: str = "empirical") -> None:
+        super().__init__(estimate)
         self.c = check_in_range("c", c, 0.0)
 
-    def choose(self, rng: np.random.Generator) -> np.ndarray:
-        first = self.initial_round()
-        if first is not None:
-            return first
-        bonus = self.c * np.sqrt(2.0 * math.log(self.t) / self.pulls)
-        return random_argmax(self.means() + bonus, rng)
+    def choose_by(self, estimates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.estimate == "posterior":
+            bonus = np.sqrt(2.0 * math.log(self.t + 1) / (self.pulls + 1.0))
+        else:
+            bonus = np.sqrt(2.0 * math.log(self.t) / self.pulls)
+        return random_argmax(estimates + self.c * bonus, rng)
 
 
 class Thompson(BanditPolicy):
@@ -155,11 +198,11 @@ class Thompson(BanditPolicy):
         return np.argmax(draws, axis=1)  # draws are continuous: no ties
 
 
-def run_policy(policy: BanditPolicy, probs: np.ndarray, n_pulls: int,
-               rng: np.random.Generator) -> np.ndarray:
+def pull_rewards(policy: BanditPolicy, probs: np.ndarray, n_pulls: int,
+                 rng: np.random.Generator) -> np.ndarray:
     """Play ``policy`` for ``n_pulls`` pulls on every task (row) of ``probs`` ``(T, k)``.
 
-    Returns the total reward of each task, an integer array ``(T,)``. The arm choices and the
+    Returns what every pull paid, an integer array ``(T, n_pulls)``. The arm choices and the
     reward draws both come from ``rng``, so a seeded generator makes the run reproducible.
     """
     probs = check_probs(probs)
@@ -167,13 +210,20 @@ def run_policy(policy: BanditPolicy, probs: np.ndarray, n_pulls: int,
     n_tasks, n_arms = probs.shape
     rows = np.arange(n_tasks)
     policy.reset(n_tasks, n_arms)
-    totals = np.zeros(n_tasks, dtype=np.int64)
-    for _ in range(n_pulls):
+    paid = np.zeros((n_tasks, n_pulls), dtype=np.int64)
+    for t in range(n_pulls):
         arms = policy.choose(rng)
         rewards = rng.random(n_tasks) < probs[rows, arms]
         policy.update(arms, rewards)
-        totals += rewards
-    return totals
+        paid[:, t] = rewards
+    return paid
+
+
+def run_policy(policy: BanditPolicy, probs: np.ndarray, n_pulls: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """The total reward of each task, an integer array ``(T,)``: :func:`pull_rewards`
+    summed over the trial."""
+    return pull_rewards(policy, probs, n_pulls, rng).sum(axis=1)
 
 
 class Tuned(NamedTuple):
