@@ -50,9 +50,11 @@ class RL2Config:
     The defaults are Wang et al. (2016)'s settings for bandits (γ 0.9, λ 1, critic weight
     0.05, entropy 0.05; here decayed to 0 so the last updates exploit) with Adam 3e-3 on 64
     trials an update: of the settings we tried on 10-pull trials they learned fastest, and
-    the same recipe (Adam 2e-3) is the one that learned 100-pull trials at all. With γ = 1,
-    λ = 0.3 and critic weight 0.5 a 10-pull agent learned more slowly, and a 100-pull agent
-    collapsed onto one arm.
+    the same recipe at Adam 2e-3 learned 100-pull trials. With γ = 1, λ = 0.3, critic weight
+    0.5 and entropy 0.01, 10-pull agents reached 6.29-6.32 after 1500-2000 updates (6.50
+    with these defaults). Fine-tuning a 10-pull agent on 100-pull trials with γ = 1, λ = 0.3,
+    critic weight 0.05 and no entropy bonus collapsed it onto one arm (66 → 50 in 400
+    updates).
     """
 
     n_arms: int = 5
