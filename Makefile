@@ -93,6 +93,7 @@ bench-paths: setup  ## the seed tables behind every asserted training result, on
 	$(PY) benchmarks/cpu_paths.py benchmarks/maml_live_seeds.py
 	$(PY) benchmarks/cpu_paths.py benchmarks/maml_rl_live_seeds.py
 	$(PY) benchmarks/cpu_paths.py benchmarks/rl2_live_seeds.py
+	$(PY) benchmarks/cpu_paths.py benchmarks/families_seeds.py
 
 bench-peer: setup  ## mini_lib DQN and A2C vs Stable-Baselines3 (installs the optional [peer] extra)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[peer]"

@@ -7,8 +7,9 @@ the time the kernel is busy), and how much of it value iteration takes. The cour
 03's live variance panel (it re-samples 4096 episodes when γ changes) and 2 s for chapter 06's
 live adaptation (each redraw samples and adapts two policies). Chapter 07's trial panel
 replays a new bandit 500 times per strategy once (about a second for 100 pulls), then only
-redraws; the grid below visits every position twice. The browser adds a few ms to show the
-new PNG.
+redraws; the grid below visits every position twice. Chapter 08's panels play episodes on
+every move (context: one context and 20 scored episodes; gradient: six batches each for CAVIA
+and MAML; a 2 s bar like chapter 06's). The browser adds a few ms to show the new PNG.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 
 from mini_lib import seed_everything
 from mini_lib.artefacts.dqn_sweep import load_sweep as load_dqn_sweep
+from mini_lib.artefacts.families_nav import learner, load_families
 from mini_lib.artefacts.maml_nav import load_policies, policy
 from mini_lib.artefacts.maml_weights import load_weights, method_params, scratch_params
 from mini_lib.artefacts.pg_sweep import GRID as PG_GRID
@@ -33,6 +35,7 @@ from mini_lib.demos import ch05_maml as ch05
 from mini_lib.demos import ch06_maml_rl as ch06
 from mini_lib.demos import ch07_rl2 as ch07
 from mini_lib.demos import ch07_trial_panel as ch07_panel
+from mini_lib.demos import ch08_panels as ch08
 from mini_lib.ui.plotting import use_course_style
 
 
@@ -89,6 +92,13 @@ def main() -> None:
     panels["07 RL² trial (new bandit: replays)"] = (
         ch07_panel.trial_panel(lab), {"agent": list(lab.agents), "bandit": [0, 7],
                                       "n_pulls": [10, 100], "pull": [1, 5, 10]})
+    families = load_families()
+    panels["08 context inference"] = (
+        ch08.context_panel(learner(families, "context_concat")),
+        {"n_transitions": [0, 3, 100], "goal_x": [-0.4, 0.4], "goal_y": [0.2]})
+    panels["08 CAVIA and MAML steps"] = (
+        ch08.gradient_panel(learner(families, "cavia"), learners["MAML"]),
+        {"steps": [0, 3], "trajectories": [2, 40], "goal_x": [-0.4, 0.4]})
     print(f"{'panel':<28} {'redraws':>7} {'median ms':>10} {'max ms':>8}")
     for name, (panel, grid) in panels.items():
         times = panel.time_redraws(grid_positions(grid) * 2)

@@ -16,6 +16,7 @@ from mini_lib.artefacts import (
     a3c_scaling,
     a3c_sweep,
     dqn_sweep,
+    families_nav,
     maml_nav,
     maml_weights,
     pg_sweep,
@@ -33,6 +34,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "a3c_scaling": a3c_scaling.generate,
     "maml_nav": maml_nav.generate,
     "rl2_bandit": rl2_bandit.generate,
+    "families_nav": families_nav.generate,
 }
 
 
