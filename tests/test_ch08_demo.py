@@ -43,7 +43,7 @@ def test_mean_interval_is_1_96_standard_errors():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     mean, half = mean_interval(values)
     assert mean == 2.5 and half == pytest.approx(1.96 * np.std(values, ddof=1) / 2)
-    with pytest.raises(ValueError, match="^values "):
+    with pytest.raises(ValueError, match=r"^values "):
         mean_interval(np.array([1.0]))
 
 
@@ -62,9 +62,9 @@ def test_per_goal_evaluations_have_one_entry_per_goal_and_are_seeded(learners):
     assert returns_against_context(learners["context"], GOALS, (0, 5)).shape == (2, 3)
     assert cavia_returns(learners["cavia"], GOALS, 1.0, 2, trajectories=3).shape == (3, 3)
     assert maml_returns(*learners["maml"], GOALS, 0.1, 1, trajectories=3).shape == (2, 3)
-    with pytest.raises(ValueError, match="^learner must take the goal"):
+    with pytest.raises(ValueError, match=r"^learner must take the goal"):
         given_returns(learners["context"], GOALS)
-    with pytest.raises(ValueError, match="^n_transitions "):
+    with pytest.raises(ValueError, match=r"^n_transitions "):
         context_returns(learners["context"], GOALS, 101)
 
 
@@ -76,7 +76,7 @@ def test_the_context_view_reads_prefixes_of_one_episode(learners):
     again = read_context(learners["context"], 50, 0.3, -0.2, trajectories=3)
     np.testing.assert_allclose(again.errors, view.errors, rtol=1e-6)  # the same context
     draw_context(view, Figure())
-    with pytest.raises(ValueError, match="^goal_x "):
+    with pytest.raises(ValueError, match=r"^goal_x "):
         read_context(learners["context"], 5, 0.9, 0.0)
 
 
@@ -85,7 +85,7 @@ def test_the_gradient_view_adapts_both_learners(learners):
     assert set(view.returns) == {"CAVIA", "MAML"}
     assert all(r.shape == (6,) and np.isfinite(r).all() for r in view.returns.values())
     draw_gradient(view, Figure())
-    with pytest.raises(ValueError, match="^trajectories "):
+    with pytest.raises(ValueError, match=r"^trajectories "):
         adapt_by_gradient(learners["cavia"], learners["maml"], 1, 1, 0.3, -0.2)
 
 

@@ -3,7 +3,7 @@
 Each run takes one to three minutes on one core, so all are trained once and stored in
 ``data/families_nav.pt``::
 
-    python -m mini_lib.artefacts families_nav      # about 6 min with 2 workers on 2 cores
+    python -m mini_lib.artefacts families_nav      # about 5 min (290 s) with 2 workers, 2 cores
 
 Every run is :func:`mini_lib.tasks.navigation_families.train_family` with the config in
 :data:`RUNS` and seed :data:`SEED`; its first ``n`` iterations are exactly a run with

@@ -86,8 +86,9 @@ class ContextResult:
 def context_returns(learner: FamilyLearner, goals: np.ndarray,
                     n_transitions: int = HORIZON, trajectories: int = EVALUATION_TRAJECTORIES,
                     seed: int = EVALUATION_SEED) -> ContextResult:
-    """One context episode per goal (z from the prior), its first ``n_transitions`` ∈ 0…100
-    read by the encoder, and ``trajectories`` scored episodes acting on the posterior mean."""
+    """One context episode per goal (played towards a goal guessed from the task
+    distribution), its first ``n_transitions`` ∈ 0…100 read by the encoder, and
+    ``trajectories`` scored episodes acting on the posterior mean."""
     n_transitions = check_int("n_transitions", n_transitions, 0, HORIZON)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():

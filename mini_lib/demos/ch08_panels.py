@@ -2,7 +2,7 @@
 steps CAVIA and MAML need.
 
 :func:`read_context` is what a move of the context slider computes: for one goal, one
-context episode (z drawn from the prior), the posterior after its first ``n`` transitions —
+context episode (played towards a guessed goal), the posterior after its first ``n`` transitions —
 drawn as the 1σ and 2σ ellipses of its belief about the goal — and a few scored episodes
 acting on the posterior mean; also the posterior after *every* prefix, for the curve of its
 error and spread against ``n``. :func:`adapt_by_gradient` runs CAVIA (only a context vector

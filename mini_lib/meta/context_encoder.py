@@ -12,9 +12,10 @@ Two kinds of factor (``factors``):
 - ``"diagonal"`` (PEARL's): :math:`\Lambda_i = \operatorname{diag}(\sigma_i^{-2})`,
   :math:`\eta_i = \Lambda_i \mu_i` — each transition says "each coordinate of z is about
   :math:`\mu_i`";
-- ``"rank_one"``: :math:`\Lambda_i = u_i u_i^\top`, :math:`\eta_i = y_i u_i` — each
-  transition is one noisy *linear measurement* :math:`u_i^\top z \approx y_i / \lVert u_i
-  \rVert^2`, and the posterior is Bayesian linear regression on the measurements. A
+- ``"rank_one"``: :math:`\Lambda_i = u_i u_i^\top`, :math:`\eta_i = y_i u_i` — a factor
+  :math:`\propto \exp(-\tfrac12 (u_i^\top z - y_i)^2)`: each transition is one *linear
+  measurement* :math:`u_i^\top z \approx y_i` with unit noise, and the posterior is Bayesian
+  linear regression on the measurements. A
   distance to the goal is such a measurement of :math:`(g, \lVert g \rVert^2)` —
   :math:`\lVert s' - g \rVert^2 = \lVert s' \rVert^2 - 2 s' \cdot g + \lVert g \rVert^2` —
   which no diagonal factor can express (chapter 08 measures both).

@@ -122,7 +122,8 @@ def make_learner(config: FamilyConfig) -> FamilyLearner:
 
 
 def _likely_causes(config: FamilyConfig) -> list[str]:
-    causes = [f"lr={config.lr:g} is too large (1e-3 is stable for every family here)"]
+    causes = [f"lr={config.lr:g} is too large (1e-3 is stable here; a hypernetwork fed the "
+              f"inferred z needs 3e-4)"]
     if config.embedding == "cavia":
         causes.insert(0, f"the inner step alpha={config.alpha:g} is too large for the context "
                          f"vector (Zintgraf et al. use 1.0 with 5 dimensions)")
