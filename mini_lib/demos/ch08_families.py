@@ -27,8 +27,8 @@ from mini_lib.tasks.navigation import NavigationPolicy
 from mini_lib.tasks.navigation_context import (
     Context,
     FamilyLearner,
-    adapt_context,
     collect_context,
+    context_adaptation_batches,
     infer,
 )
 from mini_lib.tasks.navigation_families import FamilyConfig
@@ -113,16 +113,8 @@ def cavia_returns(learner: FamilyLearner, goals: np.ndarray, alpha: float, steps
     """Per-goal mean return after 0…``steps`` CAVIA steps ``(steps + 1, T)``; each step is
     taken on the previous policy's fresh ``trajectories`` episodes (as chapter 06's
     evaluation does)."""
-    steps = check_int("steps", steps, 0)
-    generator = torch.Generator().manual_seed(seed)
-    context = torch.zeros(len(goals), learner.embedding_dim)
-    rows = []
-    for k in range(steps + 1):
-        batch = learner.sample(context, goals, trajectories, generator)
-        rows.append(batch.returns.mean(dim=1).double().numpy())
-        if k < steps:
-            context = adapt_context(learner, batch, alpha, 1, context=context)
-    return np.stack(rows)
+    batches = context_adaptation_batches(learner, goals, trajectories, alpha, steps, seed)
+    return np.stack([b.returns.mean(dim=1).double().numpy() for b in batches])
 
 
 def maml_returns(model: NavigationPolicy, params: Params, goals: np.ndarray, alpha: float,

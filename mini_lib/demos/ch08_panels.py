@@ -24,7 +24,12 @@ from mini_lib.demos.ch06_maml_rl import draw_paths
 from mini_lib.envs.point_navigation import GOAL_HIGH, GOAL_LOW, HORIZON
 from mini_lib.meta.functional import Params
 from mini_lib.tasks.navigation import NavigationBatch, NavigationPolicy
-from mini_lib.tasks.navigation_context import FamilyLearner, adapt_context, collect_context, infer
+from mini_lib.tasks.navigation_context import (
+    FamilyLearner,
+    collect_context,
+    context_adaptation_batches,
+    infer,
+)
 from mini_lib.tasks.navigation_training import adaptation_batches
 from mini_lib.ui.plotting import COLOURS, GREYS
 from mini_lib.ui.widgets import Slider, SliderPanel, int_slider
@@ -167,12 +172,8 @@ def adapt_by_gradient(cavia: FamilyLearner, maml: tuple[NavigationPolicy, Params
     steps = check_int("steps", steps, 0, MAX_STEPS)
     trajectories = check_int("trajectories", trajectories, 2, 40)
     goal = _goal(goal_x, goal_y)
-    generator = torch.Generator().manual_seed(seed)
-    context, cavia_batches = torch.zeros(1, cavia.embedding_dim), []
-    for k in range(MAX_STEPS + 1):
-        cavia_batches.append(cavia.sample(context, goal, trajectories, generator))
-        if k < MAX_STEPS:
-            context = adapt_context(cavia, cavia_batches[-1], cavia_alpha, 1, context=context)
+    cavia_batches = context_adaptation_batches(cavia, goal, trajectories, cavia_alpha,
+                                               MAX_STEPS, seed)
     maml_batches = adaptation_batches(*maml, goal, trajectories, maml_alpha, MAX_STEPS, seed)
     runs = {"CAVIA": cavia_batches, "MAML": maml_batches}
     return GradientView(goal[0], steps, trajectories,

@@ -38,8 +38,8 @@ from mini_lib.meta.hypernetwork import HyperNetwork
 from mini_lib.tasks.navigation import NavigationBatch, NavigationPolicy, pg_loss, sample_batch
 
 __all__ = ["CONDITIONERS", "EMBEDDINGS", "TRANSITION_DIM", "Context", "FamilyLearner",
-           "adapt_context", "collect_context", "context_transitions", "goal_log_likelihood",
-           "infer", "task_code"]
+           "adapt_context", "collect_context", "context_adaptation_batches",
+           "context_transitions", "goal_log_likelihood", "infer", "task_code"]
 
 EMBEDDINGS = ("goal", "context", "cavia")
 CONDITIONERS = ("concat", "hyper")
@@ -196,3 +196,19 @@ def adapt_context(learner: FamilyLearner, batch: NavigationBatch, alpha: float,
                      first_order)["context"]
 
     return vmap(one_task)(context, batch.batch)
+
+
+def context_adaptation_batches(learner: FamilyLearner, goals: np.ndarray, trajectories: int,
+                               alpha: float, steps: int, seed: int = 0) -> list[NavigationBatch]:
+    """CAVIA's twin of chapter 06's ``adaptation_batches``: the episodes sampled with the
+    context at 0 and after each of ``steps`` steps of size ``alpha``, each step on the
+    previous batch; all noise from a generator seeded ``seed``."""
+    steps = check_int("steps", steps, 0)
+    generator = torch.Generator().manual_seed(seed)
+    context = torch.zeros(len(goals), learner.embedding_dim)
+    batches = []
+    for k in range(steps + 1):
+        batches.append(learner.sample(context, goals, trajectories, generator))
+        if k < steps:
+            context = adapt_context(learner, batches[-1], alpha, 1, context=context)
+    return batches
