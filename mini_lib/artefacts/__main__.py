@@ -15,10 +15,12 @@ from collections.abc import Callable
 from mini_lib.artefacts import (
     a3c_scaling,
     a3c_sweep,
+    actuator_nav,
     dqn_sweep,
     families_nav,
     maml_nav,
     maml_weights,
+    model_based_nav,
     pg_sweep,
     rl2_bandit,
 )
@@ -35,6 +37,8 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "maml_nav": maml_nav.generate,
     "rl2_bandit": rl2_bandit.generate,
     "families_nav": families_nav.generate,
+    "actuator_nav": actuator_nav.generate,
+    "model_based_nav": model_based_nav.generate,
 }
 
 

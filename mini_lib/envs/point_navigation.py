@@ -27,7 +27,7 @@ import torch
 from mini_lib.checks import check_int
 
 __all__ = ["ACTION_SCALE", "GOAL_HIGH", "GOAL_LOW", "GOAL_TOLERANCE", "HORIZON", "MAX_SPEED",
-           "BatchedPointNavigation", "PointNavigationEnv", "sample_tasks"]
+           "BatchedPointNavigation", "PointNavigationEnv", "sample_tasks", "turn_actions"]
 
 GOAL_LOW, GOAL_HIGH = -0.5, 0.5
 ACTION_SCALE = 0.1  # normalised action -> velocity
@@ -42,6 +42,17 @@ def sample_tasks(n: int, seed: int) -> np.ndarray:
     n = check_int("n", n, 1)
     rng = np.random.default_rng(check_int("seed", seed, 0))
     return rng.uniform(GOAL_LOW, GOAL_HIGH, size=(n, 2)).astype(np.float32)
+
+
+def turn_actions(actions: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Per-task actuators: every task's actions ``(T, …, 2)`` turned by its ``angle`` (radians)
+    and multiplied by its ``scale`` (each ``(T,)``), before the env scales and clips them.
+    Chapter 08's model-based tasks (:mod:`mini_lib.tasks.navigation_dynamics`)."""
+    shape = (-1,) + (1,) * (actions.ndim - 2)
+    cos, sin = torch.cos(angle).view(shape), torch.sin(angle).view(shape)
+    scale = scale.view(shape)
+    return torch.stack([scale * (cos * actions[..., 0] - sin * actions[..., 1]),
+                        scale * (sin * actions[..., 0] + cos * actions[..., 1])], dim=-1)
 
 
 def _check_goal(goal: Any) -> np.ndarray:
@@ -95,13 +106,20 @@ class BatchedPointNavigation:
     episodes were still running when this step was taken. An episode that ended stays where
     it ended, with reward 0 and ``alive`` False from then on, as a padded batch of Gymnasium
     episodes would be. After ``horizon`` steps every episode still running is truncated.
+    ``actuators=(angle, scale)`` (each ``(T,)``) turns and scales each task's actions first
+    (:func:`turn_actions`): chapter 08's tasks whose dynamics differ.
     """
 
-    def __init__(self, goals: Any, n_trajectories: int, horizon: int = HORIZON) -> None:
+    def __init__(self, goals: Any, n_trajectories: int, horizon: int = HORIZON,
+                 actuators: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         goals = torch.as_tensor(np.asarray(goals, dtype=np.float32))
         if goals.ndim != 2 or goals.shape[1] != 2:
             raise ValueError(f"goals must have shape (n_tasks, 2), got {tuple(goals.shape)}")
+        if actuators is not None and any(tuple(x.shape) != (len(goals),) for x in actuators):
+            raise ValueError(f"actuators must be (angle, scale), each of shape ({len(goals)},) "
+                             f"(one per task), got {[tuple(x.shape) for x in actuators]}")
         self.goals = goals
+        self.actuators = actuators
         self.n_trajectories = check_int("n_trajectories", n_trajectories, 1)
         self.horizon = check_int("horizon", horizon, 1)
         self.reset()
@@ -125,6 +143,8 @@ class BatchedPointNavigation:
             raise ValueError(f"actions must have shape {(*self.shape, 2)}, got "
                              f"{tuple(actions.shape)}")
         alive = self.running.clone()
+        if self.actuators is not None:
+            actions = turn_actions(actions, *self.actuators)
         velocity = torch.clamp(actions * ACTION_SCALE, -MAX_SPEED, MAX_SPEED)
         moved = self.position + velocity
         self.position = torch.where(alive[..., None], moved, self.position)

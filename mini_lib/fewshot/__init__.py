@@ -3,4 +3,8 @@
 ``glyphs`` generates the course's synthetic, Omniglot-like handwritten characters from a seed
 (nothing is downloaded or stored); ``episodes`` samples N-way K-shot support/query episodes from
 them as torch tensors, and scores the raw-pixel nearest-prototype baseline.
+
+``embedding`` is the learned CNN (``GlyphEmbedding``); ``metric`` the episode logits and loss
+of Prototypical Networks and a cosine Matching Networks variant; ``training`` trains them
+episodically (``MetricConfig``, ``train_metric``) and scores them per episode.
 """

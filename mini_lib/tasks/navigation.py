@@ -131,13 +131,16 @@ class NavigationBatch:
 
 def sample_batch(model: NavigationPolicy, params: Params, goals: np.ndarray | torch.Tensor,
                  n_trajectories: int, generator: torch.Generator, gamma: float = 0.99,
-                 horizon: int = HORIZON) -> NavigationBatch:
+                 horizon: int = HORIZON,
+                 actuators: tuple[torch.Tensor, torch.Tensor] | None = None) -> NavigationBatch:
     """Sample ``n_trajectories`` episodes per goal with ``params`` (no gradient), in the
     batched env; the action noise comes from ``generator``. ``params`` may hold one parameter
     set for all tasks, or one per task (leading task axis, e.g. after ``vmap(adapt)``).
-    An oracle policy (``model.observe_goal``) sees each episode's goal beside its position."""
+    An oracle policy (``model.observe_goal``) sees each episode's goal beside its position.
+    ``actuators=(angle, scale)`` per task turns and scales the actions (chapter 08's tasks
+    whose dynamics differ, :class:`~mini_lib.envs.point_navigation.BatchedPointNavigation`)."""
     n_trajectories = check_int("n_trajectories", n_trajectories, 1)
-    env = BatchedPointNavigation(goals, n_trajectories, horizon)
+    env = BatchedPointNavigation(goals, n_trajectories, horizon, actuators)
     observation = env.reset()
     goal_features = env.goals[:, None, :].expand(*env.shape, 2)
     per_task = params["log_std"].ndim == 2

@@ -25,16 +25,17 @@ import torch
 from torch import nn
 
 from mini_lib.checks import check_int, check_widths
-from mini_lib.envs.point_navigation import ACTION_SCALE, MAX_SPEED
+from mini_lib.envs.point_navigation import ACTION_SCALE, MAX_SPEED, turn_actions
 from mini_lib.meta.functional import Batch, LossFn, mse_loss
 from mini_lib.nets import mlp
 
-__all__ = ["ANGLE_RANGE", "SCALE_RANGE", "STATE_RANGE", "Dynamics", "DynamicsFamily",
-           "DynamicsModel", "sample_dynamics", "step", "transitions"]
+__all__ = ["ANGLE_RANGE", "GOAL", "SCALE_RANGE", "STATE_RANGE", "Dynamics", "DynamicsFamily",
+           "DynamicsModel", "held_out_dynamics", "sample_dynamics", "step", "transitions"]
 
 ANGLE_RANGE = (-math.pi / 2, math.pi / 2)
 SCALE_RANGE = (0.5, 1.5)
 STATE_RANGE = (-0.6, 0.6)  # positions a navigation episode visits
+GOAL = (0.3, 0.4)  # the fixed, known goal of the model-based agent (mini_lib.model_based.mpc)
 
 
 class Dynamics(NamedTuple):
@@ -53,15 +54,17 @@ def sample_dynamics(n: int, rng: np.random.Generator) -> Dynamics:
                     torch.tensor(scale, dtype=torch.float32))
 
 
+def held_out_dynamics(n: int = 40, seed: int = 2019) -> Dynamics:
+    """``n`` fixed held-out actuators (:func:`sample_dynamics` from ``default_rng(seed)``),
+    for evaluating model-based agents on the same tasks every time."""
+    return sample_dynamics(n, np.random.default_rng(check_int("seed", seed, 0)))
+
+
 def step(positions: torch.Tensor, actions: torch.Tensor, dynamics: Dynamics) -> torch.Tensor:
     """The next positions ``(T, …, 2)`` of every task's agents after ``actions`` (same shape):
     the action turned by the task's angle, scaled, then chapter 06's clipped velocity."""
-    shape = (-1,) + (1,) * (actions.ndim - 2)
-    cos, sin = torch.cos(dynamics.angle).view(shape), torch.sin(dynamics.angle).view(shape)
-    scale = dynamics.scale.view(shape)
-    turned = torch.stack([cos * actions[..., 0] - sin * actions[..., 1],
-                          sin * actions[..., 0] + cos * actions[..., 1]], dim=-1)
-    velocity = torch.clamp(scale[..., None] * turned * ACTION_SCALE, -MAX_SPEED, MAX_SPEED)
+    turned = turn_actions(actions, dynamics.angle, dynamics.scale)
+    velocity = torch.clamp(turned * ACTION_SCALE, -MAX_SPEED, MAX_SPEED)
     return positions + velocity
 
 

@@ -38,18 +38,23 @@ from mini_lib.meta.functional import (
     pretrain_gradient,
 )
 from mini_lib.tasks.navigation import NavigationBatch, NavigationPolicy, pg_loss, sample_batch
+from mini_lib.tasks.navigation_dynamics import GOAL, Dynamics, sample_dynamics
 
-__all__ = ["METHODS", "NavigationConfig", "NavigationResult", "adaptation_batches",
-           "evaluate_adaptation", "train_navigation"]
+__all__ = ["METHODS", "TASKS", "NavigationConfig", "NavigationResult", "adaptation_batches",
+           "evaluate_adaptation", "task_batch", "train_navigation"]
 
 METHODS = ("maml", "fomaml", "pretrain", "oracle")
+#: ``"goals"``: chapter 06's tasks (where to go); ``"actuators"``: chapter 08's (one known goal,
+#: actions turned and scaled per task, :mod:`mini_lib.tasks.navigation_dynamics`)
+TASKS = ("goals", "actuators")
 
 
 @dataclass(frozen=True)
 class NavigationConfig:
     """``method`` in :data:`METHODS`; ``iterations`` ≥ 1; ``meta_batch`` goals and
     ``trajectories`` episodes per goal and batch; inner step ``alpha`` > 0, ``inner_steps`` ≥ 1;
-    Adam's ``outer_lr`` > 0; policy ``hidden`` widths; discount ``gamma`` in [0, 1]."""
+    Adam's ``outer_lr`` > 0; policy ``hidden`` widths; discount ``gamma`` in [0, 1]; the task
+    family ``tasks`` in :data:`TASKS`."""
 
     method: str = "maml"
     iterations: int = 300
@@ -60,10 +65,16 @@ class NavigationConfig:
     outer_lr: float = 3e-3
     hidden: tuple[int, ...] = (64, 64)
     gamma: float = 0.99
+    tasks: str = "goals"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.tasks not in TASKS:
+            raise ValueError(f"tasks must be one of {TASKS}, got {self.tasks!r}")
+        if self.tasks == "actuators" and self.method == "oracle":
+            raise ValueError("method='oracle' observes the goal, which actuator tasks share: "
+                             "use 'maml', 'fomaml' or 'pretrain' with tasks='actuators'")
         check_int("iterations", self.iterations, 1)
         check_int("meta_batch", self.meta_batch, 1)
         check_int("trajectories", self.trajectories, 2)
@@ -101,11 +112,22 @@ def _likely_causes(config: NavigationConfig) -> list[str]:
     return causes
 
 
+def task_batch(tasks: str, n: int, seed: int) -> tuple[np.ndarray, Dynamics | None]:
+    """``n`` tasks of the family ``tasks`` drawn from ``seed``: goals ``(n, 2)`` and, for
+    actuator tasks, their :class:`~mini_lib.tasks.navigation_dynamics.Dynamics` (else None)."""
+    if tasks == "goals":
+        return sample_tasks(n, seed=seed), None
+    if tasks == "actuators":
+        dynamics = sample_dynamics(n, np.random.default_rng(check_int("seed", seed, 0)))
+        return np.tile(np.asarray(GOAL, dtype=np.float32), (n, 1)), dynamics
+    raise ValueError(f"tasks must be one of {TASKS}, got {tasks!r}")
+
+
 def train_navigation(config: NavigationConfig, seed: int = 0, *,
                      progress: bool = False) -> NavigationResult:
-    """Meta-train (or pretrain) a :class:`NavigationPolicy`; goals of iteration ``i`` come from
-    ``sample_tasks(meta_batch, seed=1000 * (seed + 1) + i)``, action noise from a generator
-    seeded ``seed``: the same seed gives the same run."""
+    """Meta-train (or pretrain) a :class:`NavigationPolicy`; the tasks of iteration ``i`` are
+    ``task_batch(config.tasks, meta_batch, seed=1000 * (seed + 1) + i)``, the action noise comes
+    from a generator seeded ``seed``: the same seed gives the same run."""
     torch.manual_seed(seed)
     model = NavigationPolicy(config.hidden, observe_goal=config.method == "oracle")
     theta = {k: torch.nn.Parameter(v.clone()) for k, v in params_of(model).items()}
@@ -116,9 +138,9 @@ def train_navigation(config: NavigationConfig, seed: int = 0, *,
     bar = tqdm(range(config.iterations), disable=not progress, desc=config.method, unit="it")
     for i in bar:
         params = {k: v.detach() for k, v in theta.items()}
-        goals = sample_tasks(config.meta_batch, seed=1000 * (seed + 1) + i)
+        goals, actuators = task_batch(config.tasks, config.meta_batch, 1000 * (seed + 1) + i)
         support = sample_batch(model, params, goals, config.trajectories, generator,
-                               config.gamma)
+                               config.gamma, actuators=actuators)
         result.pre_returns.append(support.mean_return)
         if config.method in ("pretrain", "oracle"):
             pooled = tuple(x.flatten(0, 1) for x in support.batch)  # all goals as one task
@@ -128,7 +150,7 @@ def train_navigation(config: NavigationConfig, seed: int = 0, *,
             adapted = _adapt_all(params, model, support.batch, config.alpha,
                                  config.inner_steps, per_task=False)
             query = sample_batch(model, adapted, goals, config.trajectories, generator,
-                                 config.gamma)
+                                 config.gamma, actuators=actuators)
             if config.method == "fomaml":  # the gradient at φ: no second adaptation needed
                 gradient, value = first_order_gradient(adapted, loss, query.batch)
             else:
@@ -148,11 +170,13 @@ def train_navigation(config: NavigationConfig, seed: int = 0, *,
 
 def adaptation_batches(model: NavigationPolicy, params: Params, goals: np.ndarray,
                        trajectories: int, alpha: float | Sequence[float], steps: int,
-                       seed: int = 0) -> list[NavigationBatch]:
+                       seed: int = 0, actuators: Dynamics | None = None
+                       ) -> list[NavigationBatch]:
     """The episodes sampled before adapting and after each of ``steps`` policy-gradient
     steps: ``trajectories`` fresh episodes per goal of the current policy, each step on the
     previous batch. ``alpha`` is one step size for every step, or one per step (a schedule
-    of length ``steps``); the action noise comes from a generator seeded ``seed``."""
+    of length ``steps``); the action noise comes from a generator seeded ``seed``; actuator
+    tasks pass their ``actuators`` (see :func:`task_batch`)."""
     steps = check_int("steps", steps, 0)
     alphas = [alpha] * steps if isinstance(alpha, int | float) else list(alpha)
     if len(alphas) != steps:
@@ -163,7 +187,8 @@ def adaptation_batches(model: NavigationPolicy, params: Params, goals: np.ndarra
     generator = torch.Generator().manual_seed(seed)
     batches, current, per_task = [], params, False
     for k in range(steps + 1):
-        batches.append(sample_batch(model, current, goals, trajectories, generator))
+        batches.append(sample_batch(model, current, goals, trajectories, generator,
+                                    actuators=actuators))
         if k < steps:
             current = _adapt_all(current, model, batches[-1].batch, alphas[k], 1, per_task)
             per_task = True
@@ -172,7 +197,8 @@ def adaptation_batches(model: NavigationPolicy, params: Params, goals: np.ndarra
 
 def evaluate_adaptation(model: NavigationPolicy, params: Params, goals: np.ndarray,
                         trajectories: int, alpha: float | Sequence[float], steps: int,
-                        seed: int = 0) -> list[float]:
+                        seed: int = 0, actuators: Dynamics | None = None) -> list[float]:
     """Mean return on ``goals`` after 0, 1, …, ``steps`` steps (:func:`adaptation_batches`)."""
-    return [batch.mean_return for batch in adaptation_batches(model, params, goals,
-                                                              trajectories, alpha, steps, seed)]
+    batches = adaptation_batches(model, params, goals, trajectories, alpha, steps, seed,
+                                 actuators)
+    return [batch.mean_return for batch in batches]
