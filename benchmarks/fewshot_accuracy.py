@@ -17,10 +17,11 @@ from pathlib import Path
 
 import torch
 
+from mini_lib.evaluation import mean_interval
 from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episodes
 from mini_lib.fewshot.glyphs import glyph_split
 from mini_lib.fewshot.metric import METHODS
-from mini_lib.fewshot.training import MetricConfig, episode_accuracies, mean_interval, train_metric
+from mini_lib.fewshot.training import MetricConfig, episode_accuracies, train_metric
 
 #: (label, n_way, k_shot, n_query) of the evaluation settings.
 SETTINGS = (("5-way 1-shot", 5, 1, 15), ("5-way 5-shot", 5, 5, 15), ("20-way 1-shot", 20, 1, 5))

@@ -30,6 +30,7 @@ __all__ = [
     "ValueCheck",
     "evaluate_policy",
     "greedy_actor",
+    "mean_interval",
     "run_episodes",
     "value_vs_return",
 ]
@@ -163,3 +164,13 @@ def value_vs_return(q_net: nn.Module, gamma: float, env_id: str = "CartPole-v1",
     return ValueCheck(float(episodes.returns(score_steps).mean()),
                       float(np.concatenate(estimated).mean()),
                       float(np.concatenate(actual).mean()))
+
+
+def mean_interval(values: np.ndarray | torch.Tensor) -> tuple[float, float]:
+    """``(mean, half-width)`` of a normal-approximation 95 % interval of the mean over the
+    entries of ``values`` (e.g. 40 goals, or 1000 episodes' accuracies: 1.96 standard errors,
+    standard deviation with ddof 1)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"values must be 1-D with at least 2 entries, got shape {values.shape}")
+    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from mini_lib.evaluation import mean_interval
 from mini_lib.fewshot.embedding import GlyphEmbedding
 from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episodes
 from mini_lib.fewshot.glyphs import make_glyphs
@@ -19,7 +20,6 @@ from mini_lib.fewshot.metric import (
 from mini_lib.fewshot.training import (
     MetricConfig,
     episode_accuracies,
-    mean_interval,
     train_metric,
 )
 
@@ -115,7 +115,7 @@ def test_config_validation_names_the_field(field, value, message):
 def test_mean_interval():
     mean, half = mean_interval(np.array([0.0, 1.0, 0.0, 1.0]))
     assert mean == 0.5 and half == pytest.approx(1.96 * np.std([0, 1, 0, 1], ddof=1) / 2)
-    with pytest.raises(ValueError, match="values must hold at least 2"):
+    with pytest.raises(ValueError, match="values must be 1-D with at least 2 entries"):
         mean_interval([1.0])
 
 

@@ -21,6 +21,7 @@ import torch
 from mini_lib.artefacts.maml_nav import fig5_goals
 from mini_lib.checks import check_int
 from mini_lib.envs.point_navigation import HORIZON
+from mini_lib.evaluation import mean_interval
 from mini_lib.meta.context_encoder import GaussianPosterior
 from mini_lib.meta.functional import Params
 from mini_lib.tasks.navigation import NavigationPolicy
@@ -50,15 +51,6 @@ LIVE_RUN = FamilyConfig("goal", "hyper", 2, iterations=100, lr=1e-3)
 def held_out_goals() -> np.ndarray:
     """Chapter 06's 40 Fig. 5 test goals: no family saw them in training."""
     return fig5_goals()
-
-
-def mean_interval(values: np.ndarray) -> tuple[float, float]:
-    """``(mean, half-width)`` of a normal-approximation 95 % interval of the mean over the
-    entries of ``values`` (e.g. 40 goals: 1.96 standard errors)."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or len(values) < 2:
-        raise ValueError(f"values must be 1-D with at least 2 entries, got shape {values.shape}")
-    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))
 
 
 def given_returns(learner: FamilyLearner, goals: np.ndarray,

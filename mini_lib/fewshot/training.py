@@ -4,7 +4,8 @@
 ``config.episodes`` training episodes, one episode per step, drawn from the training classes
 with a ``numpy.random.Generator`` seeded with ``seed`` (the network is initialised after
 ``torch.manual_seed(seed)``), so a seed fixes the run on one machine. :func:`episode_accuracies`
-scores a trained model per episode and :func:`mean_interval` summarises the scores.
+scores a trained model per episode (:func:`mini_lib.evaluation.mean_interval` summarises
+the scores).
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mini_lib.checks import DivergenceError, check_in_range, check_int
+from mini_lib.checks import check_finite, check_in_range, check_int
 from mini_lib.fewshot.embedding import GlyphEmbedding
 from mini_lib.fewshot.episodes import Episode, sample_episode
 from mini_lib.fewshot.metric import METHODS, episode_logits, episode_loss
 
-__all__ = ["MetricConfig", "MetricResult", "episode_accuracies", "mean_interval",
-           "train_metric"]
+__all__ = ["MetricConfig", "MetricResult", "episode_accuracies", "train_metric"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,10 +78,8 @@ def train_metric(config: MetricConfig, data: np.ndarray, seed: int = 0,
         episode = sample_episode(data, config.n_way, config.k_shot, config.n_query, rng)
         loss = episode_loss(config.method, model, episode)
         value = float(loss.detach())
-        if not math.isfinite(value):
-            raise DivergenceError(
-                f"{config.method} training diverged at episode {step}: the loss became "
-                f"{value}. Likely cause: the learning rate lr = {config.lr:g} is too large")
+        check_finite(f"{config.method} training diverged at episode {step}: the loss became "
+                     f"{value}", value, [f"the learning rate lr = {config.lr:g} is too large"])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -110,11 +108,3 @@ def episode_accuracies(model: torch.nn.Module, method: str, episodes: Episode,
             logits = episode_logits(method, model, batch)
             parts.append((logits.argmax(-1) == batch.query_labels).float().mean(-1))
     return torch.cat(parts)
-
-
-def mean_interval(values: torch.Tensor | np.ndarray) -> tuple[float, float]:
-    """Mean and half-width of its 95 % normal interval, ``1.96 · std / sqrt(n)`` (std ddof 1)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    if values.size < 2:
-        raise ValueError(f"values must hold at least 2 numbers, got {values.size}")
-    return float(values.mean()), float(1.96 * values.std(ddof=1) / math.sqrt(values.size))
