@@ -6,5 +6,7 @@ them as torch tensors, and scores the raw-pixel nearest-prototype baseline.
 
 ``embedding`` is the learned CNN (``GlyphEmbedding``); ``metric`` the episode logits and loss
 of Prototypical Networks and a cosine Matching Networks variant; ``training`` trains them
-episodically (``MetricConfig``, ``train_metric``) and scores them per episode.
+episodically (``MetricConfig``, ``train_metric``) and scores them per episode;
+``glyph_tasks`` makes the same episodes a task family for chapter 05's MAML (``GlyphFamily``,
+``adapted_accuracies``).
 """
