@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from mini_lib.evaluation import mean_interval
-from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episodes
+from mini_lib.fewshot.episodes import sample_episodes
 from mini_lib.fewshot.glyphs import glyph_split
-from mini_lib.fewshot.metric import METHODS
+from mini_lib.fewshot.metric import METHODS, nearest_prototype_accuracy
 from mini_lib.fewshot.training import MetricConfig, episode_accuracies, train_metric
 
 #: (label, n_way, k_shot, n_query) of the evaluation settings.

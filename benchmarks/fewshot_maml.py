@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episodes
+from mini_lib.fewshot.episodes import sample_episodes
 from mini_lib.fewshot.glyph_tasks import GlyphFamily, adapted_accuracies
 from mini_lib.fewshot.glyphs import glyph_split
+from mini_lib.fewshot.metric import nearest_prototype_accuracy
 from mini_lib.meta.training import MAMLConfig, train_meta
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fewshot_maml.txt"

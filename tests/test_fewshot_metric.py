@@ -8,13 +8,14 @@ import torch
 
 from mini_lib.evaluation import mean_interval
 from mini_lib.fewshot.embedding import GlyphEmbedding
-from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episodes
+from mini_lib.fewshot.episodes import sample_episodes
 from mini_lib.fewshot.glyphs import make_glyphs
 from mini_lib.fewshot.metric import (
     METHODS,
     episode_logits,
     episode_loss,
     matching_logits,
+    nearest_prototype_accuracy,
     prototype_logits,
 )
 from mini_lib.fewshot.training import (

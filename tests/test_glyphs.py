@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mini_lib.fewshot.episodes import nearest_prototype_accuracy, sample_episode, sample_episodes
+from mini_lib.fewshot.episodes import sample_episode, sample_episodes
 from mini_lib.fewshot.glyphs import (
     SAMPLES_PER_CLASS,
     TEST_CLASSES,
@@ -16,6 +16,7 @@ from mini_lib.fewshot.glyphs import (
     quantise,
     split_seeds,
 )
+from mini_lib.fewshot.metric import nearest_prototype_accuracy
 
 #: sha256 of ``quantise(make_glyphs(5, 4, seed=0)).tobytes()``. The uint8 bytes, not the floats,
 #: so that last-bit differences between CPUs cannot change it (the nearest rounding boundary of

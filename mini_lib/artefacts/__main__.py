@@ -18,6 +18,7 @@ from mini_lib.artefacts import (
     actuator_nav,
     dqn_sweep,
     families_nav,
+    fewshot_glyphs,
     maml_nav,
     maml_weights,
     model_based_nav,
@@ -39,6 +40,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "families_nav": families_nav.generate,
     "actuator_nav": actuator_nav.generate,
     "model_based_nav": model_based_nav.generate,
+    "fewshot_glyphs": fewshot_glyphs.generate,
 }
 
 

@@ -11,13 +11,11 @@ are class-major (``support[i * k_shot:(i + 1) * k_shot]`` is class ``i``), so
 
 :func:`sample_episodes` draws many episodes in one NumPy pass (a leading episode axis on every
 tensor); :func:`sample_episode` is its first episode.
-:func:`nearest_prototype_accuracy` scores the nearest-prototype classifier (squared Euclidean
-distance, Snell et al. 2017) on raw pixels, or on any embedding, per episode.
+:func:`sample_episode_indices` draws the same episodes as positions in the flattened data set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch
 
 from mini_lib.checks import check_int
 
-__all__ = ["Episode", "nearest_prototype_accuracy", "sample_episode", "sample_episodes"]
+__all__ = ["Episode", "sample_episode", "sample_episode_indices", "sample_episodes"]
 
 
 class Episode(NamedTuple):
@@ -61,16 +59,15 @@ def _as_rng(rng: np.random.Generator | int) -> np.random.Generator:
     return np.random.default_rng(check_int("rng", rng, 0))
 
 
-def sample_episodes(data: np.ndarray, n_episodes: int, n_way: int, k_shot: int, n_query: int,
-                    rng: np.random.Generator | int) -> Episode:
-    """``n_episodes`` independent episodes, each tensor with a leading episode axis.
-
-    ``data`` is ``(classes, samples, H, W)``, floating-point or ``uint8`` (divided by 255);
-    ``rng`` a ``numpy.random.Generator`` (advanced) or a seed. Needs ``n_way ≤ classes`` and
-    ``k_shot + n_query ≤ samples``.
-    """
-    data = _check_data(data)
-    n_classes, n_samples = data.shape[:2]
+def sample_episode_indices(n_classes: int, n_samples: int, n_episodes: int, n_way: int,
+                           k_shot: int, n_query: int, rng: np.random.Generator | int) -> Episode:
+    """The episodes :func:`sample_episodes` draws, as *indices*: ``support`` and ``query`` are
+    int64 ``(episodes, n)`` positions in the flattened data set (``class · n_samples +
+    sample``), the labels as there. With the same ``rng`` state both draw the same episodes,
+    so features of the whole data set, computed once, can be indexed instead of re-embedding
+    every episode's images."""
+    n_classes = check_int("n_classes", n_classes, 1)
+    n_samples = check_int("n_samples", n_samples, 1)
     n_episodes = check_int("n_episodes", n_episodes, 1)
     n_way = check_int("n_way", n_way, 1, n_classes)
     k_shot = check_int("k_shot", k_shot, 1, max(1, n_samples - 1))
@@ -82,19 +79,34 @@ def sample_episodes(data: np.ndarray, n_episodes: int, n_way: int, k_shot: int, 
     rng = _as_rng(rng)
     classes = rng.random((n_episodes, n_classes)).argsort(axis=1)[:, :n_way]
     picks = rng.random((n_episodes, n_way, n_samples)).argsort(axis=2)[..., :k_shot + n_query]
-    images = data[classes[..., None], picks]  # (episodes, n_way, k_shot + n_query, H, W)
-    images = torch.from_numpy(np.ascontiguousarray(images))
-    images = images.float() / 255 if data.dtype == np.uint8 else images.float()
-    height, width = data.shape[2:]
-
-    def flat(part: torch.Tensor) -> torch.Tensor:
-        return part.reshape(n_episodes, -1, 1, height, width)
+    index = torch.from_numpy(classes[..., None] * n_samples + picks)  # (episodes, way, k + q)
 
     def labels(per_class: int) -> torch.Tensor:
         return torch.arange(n_way).repeat_interleave(per_class).expand(n_episodes, -1).clone()
 
-    return Episode(flat(images[:, :, :k_shot]), labels(k_shot), flat(images[:, :, k_shot:]),
-                   labels(n_query))
+    return Episode(index[:, :, :k_shot].reshape(n_episodes, -1), labels(k_shot),
+                   index[:, :, k_shot:].reshape(n_episodes, -1), labels(n_query))
+
+
+def sample_episodes(data: np.ndarray, n_episodes: int, n_way: int, k_shot: int, n_query: int,
+                    rng: np.random.Generator | int) -> Episode:
+    """``n_episodes`` independent episodes, each tensor with a leading episode axis.
+
+    ``data`` is ``(classes, samples, H, W)``, floating-point or ``uint8`` (divided by 255);
+    ``rng`` a ``numpy.random.Generator`` (advanced) or a seed. Needs ``n_way ≤ classes`` and
+    ``k_shot + n_query ≤ samples``.
+    """
+    data = _check_data(data)
+    n_classes, n_samples, height, width = data.shape
+    index = sample_episode_indices(n_classes, n_samples, n_episodes, n_way, k_shot, n_query, rng)
+    images = torch.from_numpy(np.ascontiguousarray(data.reshape(-1, height, width)))
+    images = images.float() / 255 if data.dtype == np.uint8 else images.float()
+
+    def gather(positions: torch.Tensor) -> torch.Tensor:
+        return images[positions].unsqueeze(-3)  # (episodes, n, 1, H, W)
+
+    return Episode(gather(index.support), index.support_labels, gather(index.query),
+                   index.query_labels)
 
 
 def sample_episode(data: np.ndarray, n_way: int, k_shot: int, n_query: int,
@@ -105,32 +117,3 @@ def sample_episode(data: np.ndarray, n_way: int, k_shot: int, n_query: int,
     ``sample_episodes(data, 1, …).take(0)`` from the same ``rng`` state.
     """
     return sample_episodes(data, 1, n_way, k_shot, n_query, rng).take(0)
-
-
-def nearest_prototype_accuracy(
-    episodes: Episode, embed: Callable[[torch.Tensor], torch.Tensor] | None = None
-) -> torch.Tensor:
-    """Accuracy of the nearest-prototype classifier on each episode's query set.
-
-    A prototype is the mean embedding of a class's support samples; a query is labelled by the
-    prototype nearest in squared Euclidean distance. ``embed`` maps images ``(n, 1, H, W)`` to
-    features ``(n, d)`` (default: the raw pixels). Takes one episode (returns a 0-d tensor) or
-    a batch from :func:`sample_episodes` (returns one accuracy per episode).
-    """
-    single = episodes.support.dim() == 4
-    batch = Episode(*(t.unsqueeze(0) for t in episodes)) if single else episodes
-    if batch.support.dim() != 5:
-        raise ValueError(f"episodes.support must have shape ([episodes,] n, 1, H, W), "
-                         f"got {tuple(episodes.support.shape)}")
-    n_episodes, n_support = batch.support.shape[:2]
-    n_query = batch.query.shape[1]
-    embed = embed or (lambda images: images.flatten(1))
-    support = embed(batch.support.flatten(0, 1)).reshape(n_episodes, n_support, -1)
-    query = embed(batch.query.flatten(0, 1)).reshape(n_episodes, n_query, -1)
-    n_way = int(batch.support_labels.max()) + 1
-    one_hot = torch.nn.functional.one_hot(batch.support_labels, n_way).to(support.dtype)
-    prototypes = one_hot.transpose(1, 2) @ support / one_hot.sum(1)[..., None]
-    distance = ((query**2).sum(-1, keepdim=True) - 2 * query @ prototypes.transpose(1, 2)
-                + (prototypes**2).sum(-1)[:, None, :])
-    accuracy = (distance.argmin(-1) == batch.query_labels).float().mean(-1)
-    return accuracy[0] if single else accuracy

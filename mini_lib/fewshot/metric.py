@@ -7,7 +7,12 @@
   attention, and the class probability the sum of the attention on that class's samples. Its
   "logits" are these log-probabilities.
 
-Every function takes features ``(…, n, d)`` and labels ``(…, n)`` with optional leading
+:func:`nearest_prototype_accuracy` scores the nearest-prototype classifier on raw pixels (or
+any embedding), the floor every learner must beat; :func:`indexed_accuracies` scores episodes
+drawn as indices (:func:`~mini_lib.fewshot.episodes.sample_episode_indices`) on features of
+the whole data set computed once — how the notebook's sliders stay fast.
+
+Every logit function takes features ``(…, n, d)`` and labels ``(…, n)`` with optional leading
 (episode) axes shared by support and query.
 """
 
@@ -20,7 +25,8 @@ import torch.nn.functional as F
 
 from mini_lib.fewshot.episodes import Episode
 
-__all__ = ["METHODS", "episode_logits", "episode_loss", "matching_logits", "prototype_logits"]
+__all__ = ["METHODS", "episode_logits", "episode_loss", "indexed_accuracies", "matching_logits",
+           "nearest_prototype_accuracy", "prototype_logits"]
 
 #: The methods that :func:`episode_logits` and :func:`episode_loss` accept.
 METHODS = ("protonet", "matching")
@@ -80,3 +86,40 @@ def episode_loss(method: str, embed: Callable[[torch.Tensor], torch.Tensor],
     """Mean cross-entropy of the query set (all episodes of a batch), a 0-d tensor."""
     logits = episode_logits(method, embed, episode)
     return F.cross_entropy(logits.flatten(0, -2), episode.query_labels.flatten())
+
+
+def indexed_accuracies(method: str, features: torch.Tensor, episodes: Episode) -> torch.Tensor:
+    """Query accuracy of each episode ``(episodes,)`` of a batch drawn as indices, given the
+    ``features`` ``(N, d)`` of the flattened data set (in its order)."""
+    logits_of = _LOGITS[check_method(method)]
+    if features.dim() != 2:
+        raise ValueError(f"features must have shape (N, d), got {tuple(features.shape)}")
+    n_way = int(episodes.support_labels.max()) + 1
+    logits = logits_of(features[episodes.support], episodes.support_labels,
+                       features[episodes.query], n_way)
+    return (logits.argmax(-1) == episodes.query_labels).float().mean(-1)
+
+
+def nearest_prototype_accuracy(
+    episodes: Episode, embed: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> torch.Tensor:
+    """Accuracy of the nearest-prototype classifier on each episode's query set.
+
+    A prototype is the mean embedding of a class's support samples; a query is labelled by the
+    prototype nearest in squared Euclidean distance (:func:`prototype_logits`). ``embed`` maps
+    images ``(n, 1, H, W)`` to features ``(n, d)`` (default: the raw pixels). Takes one episode
+    (returns a 0-d tensor) or a batch from
+    :func:`~mini_lib.fewshot.episodes.sample_episodes` (one accuracy per episode).
+    """
+    single = episodes.support.dim() == 4
+    batch = Episode(*(t.unsqueeze(0) for t in episodes)) if single else episodes
+    if batch.support.dim() != 5:
+        raise ValueError(f"episodes.support must have shape ([episodes,] n, 1, H, W), "
+                         f"got {tuple(episodes.support.shape)}")
+    embed = embed or (lambda images: images.flatten(1))
+    support = embed(batch.support.flatten(0, 1)).reshape(*batch.support.shape[:2], -1)
+    query = embed(batch.query.flatten(0, 1)).reshape(*batch.query.shape[:2], -1)
+    n_way = int(batch.support_labels.max()) + 1
+    logits = prototype_logits(support, batch.support_labels, query, n_way)
+    accuracy = (logits.argmax(-1) == batch.query_labels).float().mean(-1)
+    return accuracy[0] if single else accuracy
