@@ -9,4 +9,8 @@ of Prototypical Networks and a cosine Matching Networks variant; ``training`` tr
 episodically (``MetricConfig``, ``train_metric``) and scores them per episode;
 ``glyph_tasks`` makes the same episodes a task family for chapter 05's MAML (``GlyphFamily``,
 ``adapted_accuracies``).
+
+Part 3 (issue 20, library only so far): ``contrastive`` pretrains the embedding on unlabelled
+glyphs (two augmented views, SimCLR's loss); ``graph`` is a graph-network learner over an
+episode's support and query nodes (Garcia & Bruna 2018) and ``graph_training`` trains it.
 """

@@ -61,8 +61,13 @@ class MetricResult(NamedTuple):
 
 
 def train_metric(config: MetricConfig, data: np.ndarray, seed: int = 0,
-                 progress: bool = False) -> MetricResult:
-    """Train an embedding episodically on ``data`` (classes, samples, H, W); see module doc."""
+                 progress: bool = False,
+                 initial_state: dict[str, torch.Tensor] | None = None) -> MetricResult:
+    """Train an embedding episodically on ``data`` (classes, samples, H, W); see module doc.
+
+    ``initial_state`` (a :class:`GlyphEmbedding` state dict, e.g. a self-supervised one from
+    :mod:`~mini_lib.fewshot.contrastive`) replaces the random initialisation.
+    """
     if not isinstance(config, MetricConfig):
         raise ValueError(f"config must be a MetricConfig, got {type(config).__name__}")
     seed = check_int("seed", seed, 0)
@@ -70,6 +75,8 @@ def train_metric(config: MetricConfig, data: np.ndarray, seed: int = 0,
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = GlyphEmbedding(config.channels, config.blocks)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     model.train()
     losses: list[float] = []
