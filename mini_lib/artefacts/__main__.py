@@ -19,6 +19,7 @@ from mini_lib.artefacts import (
     dqn_sweep,
     families_nav,
     fewshot_glyphs,
+    fewshot_part3,
     maml_nav,
     maml_weights,
     model_based_nav,
@@ -41,6 +42,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "actuator_nav": actuator_nav.generate,
     "model_based_nav": model_based_nav.generate,
     "fewshot_glyphs": fewshot_glyphs.generate,
+    "fewshot_part3": fewshot_part3.generate,
 }
 
 
