@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mini_lib.artefacts.fewshot_part3 import GRAPH_ROUNDS, LABELLED_CLASSES, TRAIN_SEEDS
@@ -22,8 +23,8 @@ from mini_lib.fewshot.graph import GraphFewShot, aggregate, edge_weights, initia
 from mini_lib.ui.plotting import COLOURS, GREYS
 from mini_lib.ui.widgets import Choice, SliderPanel, int_slider
 
-__all__ = ["SETTINGS", "LabelledView", "draw_attention", "draw_labelled", "graph_attention",
-           "labelled_panel", "labelled_view", "seed_accuracies"]
+__all__ = ["SETTINGS", "LabelledView", "draw_attention", "draw_curve", "draw_labelled",
+           "graph_attention", "labelled_panel", "labelled_view", "seed_accuracies"]
 
 #: setting key -> its label
 SETTINGS = {"5w1s": "5-way 1-shot", "20w1s": "20-way 1-shot"}
@@ -84,26 +85,34 @@ def labelled_view(stored: dict[str, torch.Tensor], glyphs: dict[str, torch.Tenso
         100 * float(glyphs[f"eval.pixels.{setting}"].mean()), graph)
 
 
-def draw_labelled(view: LabelledView, fig: Figure) -> None:
-    """Left: accuracy against L (per-seed dots, median line) with the label-free rows;
-    right: the graph learner's rounds beside ProtoNet and Matching, 5-way 1-shot."""
-    left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
+def draw_curve(view: LabelledView, ax: Axes, legend: bool = True, mark: bool = True) -> None:
+    """Accuracy against L on ``ax``: per-seed dots, the median line of each start, and the
+    label-free rows (frozen contrastive encoder, CACTUs' median) as levels; raw pixels, far
+    below, in the title; ``mark``: a vertical line at the view's L."""
     xs = np.array(LABELLED_CLASSES)
     for start, (label, colour) in STARTS.items():
         values = view.curves[start]
         for j in range(values.shape[1]):
-            left.scatter(xs, values[:, j], color=colour, s=18, alpha=0.6)
-        left.plot(xs, np.median(values, 1), color=colour, marker="o", label=label)
-    left.axhline(view.frozen, color=COLOURS["green"], linestyle="--",
-                 label="contrastive, frozen (no labels)")
-    left.axhline(float(np.median(view.cactus)), color=COLOURS["purple"], linestyle="-.",
-                 label="CACTUs (no labels)")
-    left.axhline(view.pixels, color=GREYS["mid"], linestyle=":", label="raw pixels")
-    left.axvline(view.classes, color=GREYS["light"], linestyle="--")
-    left.set(xscale="log", xticks=xs, xticklabels=[str(x) for x in xs],
-             xlabel="labelled training classes L", ylabel="held-out accuracy (%)",
-             title=f"ProtoNet, {SETTINGS[view.setting]}")
-    left.legend(loc="lower right", fontsize=10)
+            ax.scatter(xs, values[:, j], color=colour, s=18, alpha=0.6)
+        ax.plot(xs, np.median(values, 1), color=colour, marker="o", label=label)
+    ax.axhline(view.frozen, color=COLOURS["green"], linestyle="--",
+               label="contrastive, frozen (no labels)")
+    ax.axhline(float(np.median(view.cactus)), color=COLOURS["purple"], linestyle="-.",
+               label="CACTUs (no labels)")
+    if mark:
+        ax.axvline(view.classes, color=GREYS["light"], linestyle="--")
+    ax.set(xscale="log", xticks=xs, xticklabels=[str(x) for x in xs],
+           xlabel="labelled training classes L", ylabel="held-out accuracy (%)",
+           title=f"ProtoNet, {SETTINGS[view.setting]} (raw pixels: {view.pixels:.1f} %)")
+    if legend:
+        ax.legend(loc="lower right", fontsize=10)
+
+
+def draw_labelled(view: LabelledView, fig: Figure) -> None:
+    """Left: accuracy against L (:func:`draw_curve`); right: the graph learner's rounds beside
+    ProtoNet and Matching, 5-way 1-shot."""
+    left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    draw_curve(view, left)
     names = list(view.graph)
     means = [view.graph[n][0] for n in names]
     halves = [view.graph[n][1] for n in names]
@@ -166,6 +175,7 @@ def draw_attention(rounds: list[np.ndarray], n_support: int, fig: Figure) -> Non
     axes = np.atleast_1d(fig.subplots(1, len(rounds)))
     for r, (ax, weights) in enumerate(zip(axes, rounds, strict=True)):
         image = ax.imshow(weights, cmap="Blues", vmin=0)
+        ax.grid(False)
         ax.axvline(n_support - 0.5, color=COLOURS["orange"], linewidth=2)
         ax.axhline(n_support - 0.5, color=COLOURS["orange"], linewidth=2)
         last = r == len(rounds) - 1
