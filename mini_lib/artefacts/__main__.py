@@ -16,6 +16,7 @@ from mini_lib.artefacts import (
     a3c_scaling,
     a3c_sweep,
     actuator_nav,
+    alphazero_ttt,
     dqn_sweep,
     families_nav,
     fewshot_glyphs,
@@ -43,6 +44,7 @@ GENERATORS: dict[str, Callable[..., tuple[dict, str]]] = {
     "model_based_nav": model_based_nav.generate,
     "fewshot_glyphs": fewshot_glyphs.generate,
     "fewshot_part3": fewshot_part3.generate,
+    "alphazero_ttt": alphazero_ttt.generate,
 }
 
 
