@@ -11,7 +11,7 @@ from mini_lib.artefacts.__main__ import GENERATORS
 from mini_lib.games.alphazero import AlphaZeroConfig, augment, self_play_game, train_alphazero
 from mini_lib.games.expert import expert_moves, expert_player
 from mini_lib.games.network import PolicyValueNet, position_table, table_evaluator
-from mini_lib.games.players import can_lose, perfect_player
+from mini_lib.games.players import can_lose, perfect_player, prior_player
 from mini_lib.games.scorecard import OPENINGS, player_card
 from mini_lib.games.tictactoe import EMPTY, play
 
@@ -80,16 +80,9 @@ def test_the_stored_self_play_agents_never_lose_to_minimax(stored):
         assert stored[f"{run}.value_error"][-1] < stored[f"{run}.value_error"][0] - 0.3
     # the stored scorecard is what the stored weights give (re-scored here)
     table = position_table(alphazero_ttt.network(stored, "selfplay.0"))
-    card = player_card(lambda board: _argmax(table[board][0]))
+    card = player_card(prior_player(table))
     assert np.array_equal(card["lost_minimax"], stored["selfplay.0.card.network.lost_minimax"])
     assert len(OPENINGS) == 18
-
-
-def _argmax(priors):
-    out = np.zeros(9)
-    best = priors == priors.max()
-    out[best] = 1.0 / best.sum()
-    return out
 
 
 def test_expert_pretraining_alone_loses_and_self_play_repairs_it(stored):

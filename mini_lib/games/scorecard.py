@@ -1,7 +1,7 @@
 """One network's exact scorecard: how it plays tic-tac-toe, with and without search.
 
-:func:`scorecard` tries the network as the raw policy (:func:`~mini_lib.games.players.
-prior_player`) and with PUCT search (:func:`~mini_lib.games.players.search_player`), each from
+:func:`scorecard` tries the network as the raw policy (``prior_player``) and with PUCT
+search (``search_player``, both from :mod:`mini_lib.games.players`), each from
 the **18 openings** — X's 9 first moves, the network playing O after each, or playing X having
 been made to open there — and counts the openings from which (a) minimax, choosing among its
 optimal moves in any way, and (b) *any* opponent can beat it. Against a uniformly random
